@@ -1,0 +1,161 @@
+#include "reconciler/Daemon.h"
+
+#include "config/Plugins.h"
+#include "reconciler/Reconciler.h"
+#include "status/StatusHub.h"
+#include "util/Log.h"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+namespace podwarden {
+
+namespace {
+
+constexpr const char* kComponent = "podwarden";
+
+int64_t wallNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t monotonicNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The node's IP for status.hostIP: the first IPv4 address of an interface that is up and not loopback.
+std::string detectHostIP() {
+  struct ifaddrs* list = nullptr;
+  std::string found;
+  if (getifaddrs(&list) == 0) {
+    for (struct ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+      if (!(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)) continue;
+      std::string name = i->ifa_name ? i->ifa_name : "";
+      if (name.rfind("docker", 0) == 0 || name.rfind("veth", 0) == 0 || name.rfind("br-", 0) == 0) continue;
+      char buf[INET_ADDRSTRLEN];
+      auto* sin = reinterpret_cast<struct sockaddr_in*>(i->ifa_addr);
+      if (inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf))) {
+        found = buf;
+        break;
+      }
+    }
+    freeifaddrs(list);
+  }
+  return found.empty() ? "127.0.0.1" : found;
+}
+
+LogLevel parseLevel(const std::string& s) {
+  if (s == "error") return LogLevel::kError;
+  if (s == "warning" || s == "warn") return LogLevel::kWarning;
+  if (s == "debug") return LogLevel::kDebug;
+  return LogLevel::kInfo;
+}
+
+}  // namespace
+
+int runDaemon(const config::Config& cfg) {
+  Log::setLevel(parseLevel(cfg.logLevel));
+  for (const auto& w : cfg.warnings) Log::warning(kComponent, w);
+
+  // Signals go to one thread that asks the loop to stop; every other thread has them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  config::LoadedPlugins plugins;
+  try {
+    plugins = config::instantiate(cfg);
+  } catch (const std::exception& e) {
+    Log::error(kComponent, std::string(e.what()) + "; nothing was started");
+    return 1;
+  }
+  for (const auto& s : plugins.skipped) Log::warning(kComponent, "running without an optional plugin: " + s);
+  if (plugins.sources.empty()) {
+    Log::warning(kComponent, "no manifest source is configured (use --pod-manifest-path DIR or a config file); "
+                             "pods already running for this node will be stopped");
+  }
+
+  PluginRuntimeClient runtime(*plugins.runtime);
+  std::string runtimeName = plugins.runtime->factory().type;
+  try {
+    json::ObjectPtr req = new json::Object();
+    req->set("version", "v1");
+    json::ObjectPtr v = runtime.call(plugin::RuntimeCall::kVersion, req, std::chrono::seconds(10));
+    runtimeName = json::getString(v, "runtimeName", runtimeName);
+    Log::info(kComponent, "runtime " + runtimeName + " " + json::getString(v, "runtimeVersion") + " (API " +
+                              json::getString(v, "runtimeApiVersion") + ") through " +
+                              plugins.runtime->displayName());
+  } catch (const RuntimeError& e) {
+    Log::warning(kComponent, std::string("the runtime does not answer yet: ") + e.what() +
+                                 "; pods start once it does");
+  }
+
+  std::vector<plugin::SinkInstance*> sinks;
+  for (auto& s : plugins.sinks) sinks.push_back(s.get());
+  StatusHub hub(sinks);
+  hub.start();
+
+  ReconcilerOptions opts;
+  opts.sync.nodeName = cfg.nodeName;
+  opts.sync.hostIP = detectHostIP();
+  opts.sync.runtimeName = runtimeName;
+  opts.sync.translate.nodeName = cfg.nodeName;
+  opts.sync.translate.podsDir = cfg.podsDir;
+  opts.sync.translate.logDir = cfg.logDir;
+  opts.sync.translate.hostIP = opts.sync.hostIP;
+  opts.sync.nowUnixNs = wallNowNs;
+  opts.sync.monotonicNs = monotonicNowNs;
+  opts.relistPeriod = std::chrono::seconds(cfg.relistSeconds > 0 ? cfg.relistSeconds : 10);
+  std::vector<std::string> kinds;
+  for (const auto& s : plugins.sources) kinds.push_back(s.source);
+  Reconciler reconciler(opts, runtime, hub, kinds);
+
+  Log::info(kComponent, "podwarden " PODWARDEN_VERSION " running as node " + cfg.nodeName + " (host IP " +
+                            opts.sync.hostIP + ")");
+  if (plugins.runtime->hasEvents()) {
+    plugin::CallResult r = plugins.runtime->watchEvents([&](std::string ev) { reconciler.runtimeEvent(ev); });
+    if (!r.ok()) Log::warning(kComponent, "runtime events unavailable (" + r.describe() + "); relying on relists");
+  }
+  bool sourceFailed = false;
+  for (size_t i = 0; i < plugins.sources.size(); ++i) {
+    plugin::CallResult r = plugins.sources[i].instance->start(
+        [&reconciler, i](std::vector<plugin::ManifestDoc> docs) { reconciler.updateSource(i, std::move(docs)); });
+    if (!r.ok()) {
+      Log::error(kComponent, "source " + plugins.sources[i].name + " failed to start: " + r.describe());
+      sourceFailed = true;
+    }
+  }
+  if (sourceFailed) {
+    for (auto& s : plugins.sources) s.instance->stop();
+    plugins.runtime->unwatchEvents();
+    hub.stop();
+    return 1;
+  }
+
+  std::thread signalThread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    Log::info(kComponent, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                              "; stopping (pods keep running)");
+    reconciler.stop();
+  });
+  reconciler.run();
+
+  for (auto& s : plugins.sources) s.instance->stop();
+  plugins.runtime->unwatchEvents();
+  hub.stop();
+  signalThread.join();
+  Log::info(kComponent, "stopped");
+  return 0;
+}
+
+}  // namespace podwarden

@@ -1,0 +1,77 @@
+// PodSyncer.h - brings one static pod's runtime state to its desired state, and reports its status.
+//
+// Level-triggered and idempotent, like the kubelet's SyncPod: every call looks at what the runtime has
+// (sandboxes and containers labelled with the pod's UID and this node) and does the next steps:
+// a ready sandbox (a new attempt when none is ready), init containers in order, then every app container
+// running (created if missing, restarted under restartPolicy with CrashLoopBackOff, adopted when already
+// running with the same spec hash). It never waits for a container to finish; the caller calls it again
+// on runtime events, relists and requeue times. One pod is synced by one thread at a time.
+#pragma once
+
+#include "cri/PodTranslator.h"
+#include "manifest/Manifest.h"
+#include "reconciler/Backoff.h"
+#include "reconciler/RuntimeClient.h"
+#include "util/Json.h"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace podwarden {
+
+struct SyncOptions {
+  cri::TranslateOptions translate;
+  std::string nodeName;
+  std::string hostIP;
+  std::string runtimeName = "docker";  // container ID scheme: "<runtimeName>://<id>"
+  std::function<int64_t()> nowUnixNs;  // wall clock (status times)
+  std::function<int64_t()> monotonicNs;
+};
+
+// What the reconciler keeps per pod between syncs. Owned by the reconciler; touched by one sync at a time.
+struct PodRuntimeState {
+  std::string sandboxId;
+  int64_t startTimeNs = 0;  // status.startTime: set once
+  std::map<std::string, std::pair<std::string, std::string>> conditions;  // type -> (status, lastTransitionTime)
+  std::set<std::string> knownContainers;  // container IDs this process has seen (adoption logging)
+  std::vector<std::string> containerIds;  // all container IDs of the pod after the sync (event routing)
+  std::string lastError;                  // pod-level error of the last sync ("" = none)
+  std::string lastLoggedError;
+};
+
+struct SyncResult {
+  // Sync again after this long even without an event (backoff expiry, retry after an error).
+  std::optional<std::chrono::milliseconds> requeueAfter;
+  json::ObjectPtr status;  // v1 PodStatus
+};
+
+class PodSyncer {
+ public:
+  PodSyncer(RuntimeClient& runtime, Backoff& backoff, SyncOptions options);
+
+  // Syncs `pod` (UID pod.uid) and returns its status. Never throws for runtime or volume failures: they
+  // become the status (waiting reasons, pod message) and a requeue.
+  SyncResult sync(const manifest::StaticPod& pod, PodRuntimeState& state);
+
+  // Stops and removes everything of pod `uid` on this node: containers get `graceSeconds` (SIGTERM, then
+  // SIGKILL at the deadline, by the runtime), then the sandbox goes. Returns false if something could not
+  // be removed (the caller retries).
+  bool terminate(const std::string& uid, const std::string& displayName, int64_t graceSeconds);
+
+  // Every pod UID that has a sandbox or container of this node in the runtime, with the grace period the
+  // containers recorded (for orphans after a restart).
+  std::map<std::string, int64_t> listPodUids();
+
+ private:
+  struct Observed;
+  RuntimeClient& runtime_;
+  Backoff& backoff_;
+  SyncOptions opts_;
+};
+
+}  // namespace podwarden

@@ -1,0 +1,419 @@
+#include "reconciler/Reconciler.h"
+
+#include "util/Log.h"
+
+#include <algorithm>
+
+namespace podwarden {
+
+namespace {
+constexpr const char* kComponent = "reconciler";
+using Clock = std::chrono::steady_clock;
+
+std::string docContentType(const plugin::ManifestDoc& d) { return d.contentType; }
+}  // namespace
+
+Reconciler::Reconciler(ReconcilerOptions options, RuntimeClient& runtime, StatusHub& hub,
+                       std::vector<std::string> sourceKinds)
+    : opts_(std::move(options)),
+      runtime_(runtime),
+      hub_(hub),
+      sourceKinds_(std::move(sourceKinds)),
+      backoff_(opts_.backoffInitial, opts_.backoffMax),
+      syncer_(runtime, backoff_, opts_.sync),
+      origins_(sourceKinds_.size()),
+      sourceSeen_(sourceKinds_.size(), false) {}
+
+Reconciler::~Reconciler() {
+  for (auto& kv : workers_) {
+    if (kv.second.joinable()) kv.second.join();
+  }
+}
+
+void Reconciler::updateSource(size_t sourceIndex, std::vector<plugin::ManifestDoc> docs) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pendingSnapshots_[sourceIndex] = std::move(docs);
+  }
+  cv_.notify_all();
+}
+
+void Reconciler::runtimeEvent(const std::string& eventJson) {
+  std::string id;
+  try {
+    id = json::getString(json::parseObject(eventJson), "containerId");
+  } catch (const std::exception& e) {
+    Log::debug(kComponent, std::string("ignoring a malformed runtime event: ") + e.what());
+    return;
+  }
+  if (id.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pendingEvents_.insert(id);
+  }
+  cv_.notify_all();
+}
+
+void Reconciler::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Reconciler::run() {
+  // The first relist comes soon: it finds pods whose manifests went away while podwarden was down.
+  nextRelist_ = Clock::now() + std::min<std::chrono::milliseconds>(opts_.relistPeriod, std::chrono::seconds(2));
+  for (;;) {
+    std::map<size_t, std::vector<plugin::ManifestDoc>> snapshots;
+    std::set<std::string> events;
+    std::vector<Completion> completions;
+    bool stopping = false;
+    {
+      Clock::time_point wake = nextRelist_;
+      for (const auto& kv : pods_) {
+        if (kv.second.requeueAt && *kv.second.requeueAt < wake) wake = *kv.second.requeueAt;
+      }
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_until(lock, wake, [&] {
+        return stopping_ || !pendingSnapshots_.empty() || !pendingEvents_.empty() || !completions_.empty();
+      });
+      snapshots.swap(pendingSnapshots_);
+      events.swap(pendingEvents_);
+      completions.swap(completions_);
+      stopping = stopping_;
+    }
+    for (auto& c : completions) finish(std::move(c));
+    if (stopping) {
+      // Let running workers finish (a sync is short; a termination honours its grace period), start
+      // nothing new. Pods stay as they are: a restarted podwarden adopts them.
+      if (workers_.empty()) return;
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return !completions_.empty(); });
+      continue;
+    }
+    if (!snapshots.empty()) {
+      for (auto& kv : snapshots) applySnapshot(kv.first, std::move(kv.second));
+      recomputeDesired();
+    }
+    for (const auto& id : events) {
+      auto it = containerOwner_.find(id);
+      if (it != containerOwner_.end()) {
+        dispatch(it->second);
+      } else {
+        // A container we have not seen yet (just created by a worker, or created out of band): the
+        // relist will classify it; syncing every pod on each such event would be a storm.
+        Log::debug(kComponent, "event for unknown container " + id.substr(0, 12));
+      }
+    }
+    const auto now = Clock::now();
+    for (auto& kv : pods_) {
+      if (kv.second.requeueAt && *kv.second.requeueAt <= now) {
+        kv.second.requeueAt.reset();
+        dispatch(kv.first);
+      }
+    }
+    if (now >= nextRelist_) {
+      relist();
+      nextRelist_ = Clock::now() + opts_.relistPeriod;
+    }
+  }
+}
+
+void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> docs) {
+  if (source >= origins_.size()) return;
+  sourceSeen_[source] = true;
+  std::map<std::string, Origin>& old = origins_[source];
+  std::map<std::string, Origin> next;
+  const std::string& kind = sourceKinds_[source];
+  for (auto& d : docs) {
+    Origin o;
+    auto it = old.find(d.origin);
+    if (it != old.end()) o = std::move(it->second);
+    o.warning = d.warning;
+    if (!d.error.empty()) {
+      manifest::Problem p;
+      p.origin = d.origin;
+      p.message = d.error;
+      if (o.good) p.message += " (the pod from its last valid content keeps running)";
+      if (o.errors.empty() || o.errors.front().message != p.message) Log::error("manifest", p.toString());
+      o.errors = {p};
+      o.data.clear();
+      o.parsed = false;
+    } else if (!o.parsed || o.data != d.data) {
+      manifest::ParseOptions po;
+      po.nodeName = opts_.sync.nodeName;
+      po.seenUnixNs = opts_.sync.nowUnixNs();
+      manifest::ParseResult r = manifest::parseManifest(d.data, manifest::SourceRef{kind, d.origin}, po);
+      o.data = std::move(d.data);
+      o.parsed = true;
+      for (const auto& w : r.warnings) Log::warning("manifest", w.toString());
+      if (r.errors.empty() && r.pod) {
+        if (!o.errors.empty()) Log::info("manifest", d.origin + ": valid again");
+        o.good = std::move(r.pod);
+        o.errors.clear();
+      } else {
+        o.errors = std::move(r.errors);
+        for (const auto& p : o.errors) Log::error("manifest", "rejected: " + p.toString());
+        if (o.good) {
+          Log::warning("manifest", d.origin + ": keeping pod " + o.good->ns + "/" + o.good->name +
+                                       " from the last valid content of this file until it is fixed");
+        }
+      }
+    }
+    if (!o.warning.empty() && (it == old.end() || it->second.warning != o.warning)) {
+      Log::warning("manifest", d.origin + ": " + o.warning);
+    }
+    (void)docContentType;
+    next.emplace(d.origin, std::move(o));
+  }
+  for (const auto& kv : old) {
+    if (!next.count(kv.first)) Log::info("manifest", kv.first + ": gone");
+  }
+  old = std::move(next);
+}
+
+void Reconciler::recomputeDesired() {
+  // Candidates in a stable order: source, then origin (lexicographic, like the kubelet's listing).
+  struct Candidate {
+    const manifest::StaticPod* pod;
+    std::string origin;
+  };
+  std::map<std::string, std::vector<Candidate>> byFullName;
+  for (size_t s = 0; s < origins_.size(); ++s) {
+    for (const auto& kv : origins_[s]) {
+      if (kv.second.good) byFullName[kv.second.good->fullName()].push_back({&*kv.second.good, kv.first});
+    }
+  }
+  std::map<std::string, const manifest::StaticPod*> desired;  // by UID
+  std::vector<manifest::Problem> dups;
+  for (auto& kv : byFullName) {
+    auto& cands = kv.second;
+    // The pod that is already running keeps running; otherwise the first in order wins.
+    size_t win = 0;
+    for (size_t i = 0; i < cands.size(); ++i) {
+      auto it = pods_.find(cands[i].pod->uid);
+      if (it != pods_.end() && it->second.desired) {
+        win = i;
+        break;
+      }
+    }
+    for (size_t i = 0; i < cands.size(); ++i) {
+      if (i == win) continue;
+      manifest::Problem p;
+      p.origin = cands[i].origin;
+      p.field = "metadata.name";
+      bool running = pods_.count(cands[win].pod->uid) && pods_.at(cands[win].pod->uid).desired;
+      p.message = "duplicate pod name " + cands[i].pod->ns + "/" + cands[i].pod->manifestName + ": " +
+                  cands[win].origin + " defines it too and wins (" +
+                  (running ? std::string("its pod is already running") : std::string("it comes first in order")) +
+                  "); this manifest is ignored";
+      dups.push_back(p);
+    }
+    desired[cands[win].pod->uid] = cands[win].pod;
+  }
+  // Log duplicate findings when they change.
+  auto key = [](const std::vector<manifest::Problem>& v) {
+    std::string k;
+    for (const auto& p : v) k += p.toString() + "\n";
+    return k;
+  };
+  if (key(dups) != key(duplicateErrors_)) {
+    for (const auto& p : dups) Log::error("manifest", p.toString());
+  }
+  duplicateErrors_ = std::move(dups);
+
+  // Removed pods.
+  for (auto& kv : pods_) {
+    PodEntry& e = kv.second;
+    if (e.desired && !desired.count(kv.first)) {
+      e.desired = false;
+      e.graceSeconds = json::getInt(json::getObject(e.pod.pod, "spec"), "terminationGracePeriodSeconds", 30);
+      Log::info(kComponent, "pod " + e.pod.ns + "/" + e.pod.name + " (" + kv.first + ") removed from " +
+                                e.pod.ref.origin + "; stopping it");
+      dispatch(kv.first);
+    }
+  }
+  // New and updated pods.
+  for (const auto& kv : desired) {
+    const manifest::StaticPod& sp = *kv.second;
+    auto seen = firstSeen_.emplace(sp.uid, opts_.sync.nowUnixNs()).first->second;
+    manifest::StaticPod copy = sp;
+    copy.pod = json::deepCopy(sp.pod);
+    json::ensureObject(json::ensureObject(copy.pod, "metadata"), "annotations")
+        ->set("kubernetes.io/config.seen", json::rfc3339Nano(seen));
+    auto it = pods_.find(sp.uid);
+    if (it == pods_.end()) {
+      PodEntry e;
+      e.pod = std::move(copy);
+      Log::info(kComponent, "pod " + sp.ns + "/" + sp.name + " (" + sp.uid + ") added from " + sp.ref.origin);
+      pods_.emplace(sp.uid, std::move(e));
+      dispatch(sp.uid);
+    } else if (!it->second.desired || it->second.pod.configHash != sp.configHash) {
+      // A pinned UID whose content changed, or a pod that came back before its termination finished.
+      if (it->second.desired) {
+        Log::info(kComponent, "pod " + sp.ns + "/" + sp.name + " (" + sp.uid + ") changed in " + sp.ref.origin +
+                                  " (pinned uid: updating in place)");
+      }
+      it->second.pod = std::move(copy);
+      it->second.desired = true;
+      dispatch(sp.uid);
+    } else {
+      it->second.pod.ref = sp.ref;
+    }
+  }
+  publishErrors();
+}
+
+void Reconciler::publishErrors() {
+  json::ArrayPtr errors = new json::Array();
+  auto add = [&](const manifest::Problem& p, const std::string& source) {
+    json::ObjectPtr o = new json::Object();
+    o->set("origin", p.origin);
+    o->set("source", source);
+    if (!p.field.empty()) o->set("field", p.field);
+    if (p.line > 0) o->set("line", p.line);
+    if (p.column > 0) o->set("column", p.column);
+    o->set("message", p.message);
+    errors->add(o);
+  };
+  for (size_t s = 0; s < origins_.size(); ++s) {
+    for (const auto& kv : origins_[s]) {
+      for (const auto& p : kv.second.errors) add(p, sourceKinds_[s]);
+    }
+  }
+  for (const auto& p : duplicateErrors_) add(p, "");
+  hub_.setErrors(errors);
+}
+
+void Reconciler::dispatch(const std::string& uid) {
+  auto it = pods_.find(uid);
+  if (it == pods_.end()) return;
+  PodEntry& e = it->second;
+  if (e.inFlight) {
+    e.dirty = true;
+    return;
+  }
+  if (e.desired) {
+    // Static-pod start ordering: wait until an older pod with the same full name is gone.
+    for (const auto& kv : pods_) {
+      if (kv.first != uid && !kv.second.desired && kv.second.pod.fullName() == e.pod.fullName()) {
+        Log::info(kComponent, "pod " + e.pod.ns + "/" + e.pod.name + " (" + uid + ") waits for " + kv.first +
+                                  " to terminate");
+        return;
+      }
+    }
+  }
+  e.inFlight = true;
+  e.dirty = false;
+  e.requeueAt.reset();
+  bool terminate = !e.desired;
+  auto& old = workers_[uid];
+  if (old.joinable()) old.join();
+  // The worker gets its own copies; only the PodRuntimeState is shared, and nothing else touches it while
+  // the worker runs (inFlight).
+  manifest::StaticPod pod = e.pod;
+  PodRuntimeState* state = &e.state;
+  int64_t grace = e.graceSeconds;
+  workers_[uid] = std::thread([this, uid, terminate, pod, state, grace] {
+    Completion c;
+    c.uid = uid;
+    c.terminate = terminate;
+    if (terminate) {
+      c.ok = syncer_.terminate(uid, pod.ns + "/" + pod.name, grace);
+    } else {
+      c.result = syncer_.sync(pod, *state);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      completions_.push_back(std::move(c));
+    }
+    cv_.notify_all();
+  });
+}
+
+void Reconciler::finish(Completion c) {
+  auto wit = workers_.find(c.uid);
+  if (wit != workers_.end()) {
+    if (wit->second.joinable()) wit->second.join();
+    workers_.erase(wit);
+  }
+  auto it = pods_.find(c.uid);
+  if (it == pods_.end()) return;
+  PodEntry& e = it->second;
+  e.inFlight = false;
+  if (c.terminate) {
+    if (!c.ok) {
+      e.requeueAt = Clock::now() + std::chrono::seconds(5);
+      return;
+    }
+    if (e.desired) {
+      // It came back while terminating: start it again.
+      dispatch(c.uid);
+      return;
+    }
+    for (auto oit = containerOwner_.begin(); oit != containerOwner_.end();) {
+      oit = oit->second == c.uid ? containerOwner_.erase(oit) : std::next(oit);
+    }
+    hub_.remove(c.uid);
+    std::string fullName = e.pod.fullName();
+    pods_.erase(it);
+    // Start a successor with the same name that was waiting for this termination.
+    for (auto& kv : pods_) {
+      if (kv.second.desired && kv.second.pod.fullName() == fullName && !kv.second.inFlight) dispatch(kv.first);
+    }
+    return;
+  }
+  for (const auto& id : e.state.containerIds) containerOwner_[id] = c.uid;
+  if (e.desired && !c.result.status.isNull()) hub_.publish(c.uid, podObject(e, c.result.status));
+  if (c.result.requeueAfter) e.requeueAt = Clock::now() + *c.result.requeueAfter;
+  if (e.dirty) dispatch(c.uid);
+}
+
+json::ObjectPtr Reconciler::podObject(const PodEntry& e, const json::ObjectPtr& status) const {
+  json::ObjectPtr o = new json::Object();
+  o->set("apiVersion", "v1");
+  o->set("kind", "Pod");
+  o->set("metadata", json::getObject(e.pod.pod, "metadata"));
+  o->set("spec", json::getObject(e.pod.pod, "spec"));
+  o->set("status", status);
+  json::ObjectPtr pw = new json::Object();
+  pw->set("source", e.pod.ref.source);
+  pw->set("origin", e.pod.ref.origin);
+  pw->set("configHash", e.pod.configHash);
+  pw->set("uidPinned", e.pod.uidPinned);
+  pw->set("sandboxId", e.state.sandboxId);
+  if (!e.state.lastError.empty()) pw->set("lastError", e.state.lastError);
+  o->set("podwarden", pw);
+  return o;
+}
+
+void Reconciler::relist() {
+  for (auto& kv : pods_) dispatch(kv.first);
+  // Orphans: pods of this node the runtime has but no source wants (removed while podwarden was down, or
+  // an old UID after an edit). Only once every source has reported, so a slow source never gets its
+  // pods killed at startup.
+  if (std::find(sourceSeen_.begin(), sourceSeen_.end(), false) != sourceSeen_.end()) return;
+  std::map<std::string, int64_t> uids;
+  try {
+    uids = syncer_.listPodUids();
+  } catch (const RuntimeError& e) {
+    Log::warning(kComponent, std::string("relist failed: ") + e.what());
+    return;
+  }
+  for (const auto& kv : uids) {
+    if (pods_.count(kv.first)) continue;
+    PodEntry e;
+    e.desired = false;
+    e.graceSeconds = kv.second;
+    e.pod.uid = kv.first;
+    e.pod.name = kv.first;
+    e.pod.ns = "orphan";
+    Log::info(kComponent, "pod " + kv.first + " runs on this node but no manifest defines it; stopping it");
+    pods_.emplace(kv.first, std::move(e));
+    dispatch(kv.first);
+  }
+}
+
+}  // namespace podwarden
