@@ -409,6 +409,10 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
   } catch (const cri::TranslateError& e) {
     podError = e.what();
     requeue(std::chrono::seconds(30));
+  } catch (const std::exception& e) {
+    // Anything else (filesystem errors while preparing volumes...) is this pod's problem, not the daemon's.
+    podError = e.what();
+    requeue(std::chrono::seconds(10));
   }
   if (podError != state.lastLoggedError) {
     if (!podError.empty()) Log::error(kComponent, who + ": " + podError);
@@ -636,10 +640,14 @@ bool PodSyncer::terminate(const std::string& uid, const std::string& displayName
     for (const auto& s : sandboxes) runtime_.call(RuntimeCall::kStopPodSandbox, idRequest("podSandboxId", s.id));
     for (const auto& c : containers) runtime_.call(RuntimeCall::kRemoveContainer, idRequest("containerId", c.id));
     for (const auto& s : sandboxes) runtime_.call(RuntimeCall::kRemovePodSandbox, idRequest("podSandboxId", s.id));
-    cri::removePodDir(uid, opts_.translate);
+    try {
+      cri::removePodDir(uid, opts_.translate);
+    } catch (const std::exception& e) {
+      Log::warning(kComponent, displayName + ": pod directory left in place: " + e.what());
+    }
     Log::info(kComponent, displayName + ": pod removed (" + std::to_string(containers.size()) + " containers, " +
                               std::to_string(sandboxes.size()) + " sandboxes)");
-  } catch (const RuntimeError& e) {
+  } catch (const std::exception& e) {
     Log::error(kComponent, displayName + ": removing the pod failed: " + e.what() + " (will retry)");
     ok = false;
   }

@@ -320,10 +320,18 @@ void Reconciler::dispatch(const std::string& uid) {
     Completion c;
     c.uid = uid;
     c.terminate = terminate;
-    if (terminate) {
-      c.ok = syncer_.terminate(uid, pod.ns + "/" + pod.name, grace);
-    } else {
-      c.result = syncer_.sync(pod, *state);
+    try {
+      if (terminate) {
+        c.ok = syncer_.terminate(uid, pod.ns + "/" + pod.name, grace);
+      } else {
+        c.result = syncer_.sync(pod, *state);
+      }
+    } catch (const std::exception& e) {
+      // A bug, not an expected fault (those are handled inside the syncer): report it and retry later
+      // rather than take every other pod down with the daemon.
+      Log::error(kComponent, "internal error while handling pod " + uid + ": " + e.what());
+      c.ok = false;
+      c.result.requeueAfter = std::chrono::seconds(10);
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);

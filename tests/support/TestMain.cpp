@@ -16,21 +16,21 @@ int main(int argc, char** argv) {
   CppUnit::BriefTestProgressListener progress;
   controller.addListener(&progress);
 
+  // The runner owns the whole registry tree; named suites are run out of it (nothing leaks).
   CppUnit::TestRunner runner;
-  CppUnit::Test* all = CppUnit::TestFactoryRegistry::getRegistry().makeTest();
+  runner.addTest(CppUnit::TestFactoryRegistry::getRegistry().makeTest());
   if (argc <= 1) {
-    runner.addTest(all);
+    runner.run(controller);
   } else {
     for (int i = 1; i < argc; ++i) {
       try {
-        runner.addTest(all->findTest(argv[i]));
+        runner.run(controller, argv[i]);
       } catch (const std::exception& e) {
         std::cerr << "no test suite named " << argv[i] << "\n";
         return 2;
       }
     }
   }
-  runner.run(controller);
   CppUnit::CompilerOutputter outputter(&result, std::cerr);
   outputter.write();
   return result.wasSuccessful() ? 0 : 1;
