@@ -21,6 +21,17 @@ bool Backoff::inBackoff(const std::string& key, int64_t finishedNs, int64_t nowN
   return true;
 }
 
+bool Backoff::inBackoffSinceLastFailure(const std::string& key, int64_t nowNs, std::chrono::milliseconds* remaining) {
+  int64_t last = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return false;
+    last = it->second.lastUpdateNs;
+  }
+  return inBackoff(key, last, nowNs, remaining);
+}
+
 void Backoff::next(const std::string& key, int64_t nowNs) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = entries_.find(key);

@@ -20,6 +20,8 @@ class Backoff {
   // True while `key` is backing off: its last failure finished at `finishedNs` and less than the
   // current delay has passed since. Returns the time left in *remaining.
   bool inBackoff(const std::string& key, int64_t finishedNs, int64_t nowNs, std::chrono::milliseconds* remaining);
+  // Like inBackoff, measured from the last next() of `key` (e.g. the last failed image pull).
+  bool inBackoffSinceLastFailure(const std::string& key, int64_t nowNs, std::chrono::milliseconds* remaining);
   // Records a restart of `key` now: the next delay doubles (or starts at `initial`).
   void next(const std::string& key, int64_t nowNs);
   // The current delay of `key` (0 if none).

@@ -196,7 +196,12 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
     std::vector<ContainerInfo> containers = listContainers(runtime_, uid, opts_.nodeName);
     std::map<std::string, int64_t> nextAttempt;  // survives a sandbox change: restart counts keep counting
     uint32_t sandboxAttempt = 0;
-    if (ready == nullptr) {
+    // The kubelet's computePodActions: a pod that must not restart and already ran keeps its (dead)
+    // containers for status and gets no new sandbox; nothing more is started.
+    const bool finished = ready == nullptr && policy == "Never" && !sandboxes.empty() && !containers.empty();
+    if (finished) {
+      state.sandboxId.clear();
+    } else if (ready == nullptr) {
       // No usable sandbox: like the kubelet, kill whatever is left of the pod and start a new attempt.
       for (const auto& c : containers) {
         nextAttempt[c.name] = std::max(nextAttempt[c.name], c.attempt + 1);
@@ -258,8 +263,7 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
       }
       if (pullPolicy == "Always" || !havePresent) {
         std::chrono::milliseconds left(0);
-        int64_t mono = opts_.monotonicNs();
-        if (backoff_.inBackoff(pullKey, mono, mono, &left)) {
+        if (backoff_.inBackoffSinceLastFailure(pullKey, opts_.monotonicNs(), &left)) {
           waiting[name] = {"ImagePullBackOff", "Back-off pulling image \"" + image + "\""};
           requeue(left);
           return false;
@@ -333,7 +337,7 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
           json::ObjectPtr stop = idRequest("containerId", latest.id);
           stop->set("timeout", json::getInt(json::getObject(pod.pod, "spec"), "terminationGracePeriodSeconds", 30));
           runtime_.call(RuntimeCall::kStopContainer, stop, std::chrono::minutes(10));
-          return startContainer(spec, attempt, "restarted after a spec change");
+          return startContainer(spec, attempt, "restarted after a spec change") && !isInit;
         }
         if (latest.state == "CONTAINER_CREATED") {
           runtime_.call(RuntimeCall::kStartContainer, idRequest("containerId", latest.id));
@@ -368,9 +372,9 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
         Log::info(kComponent, who + ": container " + name + " exited with code " + std::to_string(d.exitCode) +
                                   (d.reason.empty() ? "" : " (" + d.reason + ")") + "; restarting (restartPolicy " +
                                   policy + ")");
-        return startContainer(spec, attempt, "restarted");
+        return startContainer(spec, attempt, "restarted") && !isInit;
       }
-      return startContainer(spec, attempt, "created and started");
+      return startContainer(spec, attempt, "created and started") && !isInit;
     };
 
     // 2. Init containers, in order, each to success. Once an app container has run, they are done.
@@ -378,8 +382,8 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
     for (const auto& spec : appSpecs) {
       if (groups.count(json::getString(spec, "name"))) appStarted = true;
     }
-    bool initDone = true;
-    if (!appStarted) {
+    bool initDone = !finished;
+    if (!appStarted && !finished) {
       for (const auto& spec : initSpecs) {
         if (!ensure(spec, true)) {
           initDone = false;
@@ -396,7 +400,7 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
     for (const auto& s : initSpecs) specNames.insert(json::getString(s, "name"));
     for (const auto& s : appSpecs) specNames.insert(json::getString(s, "name"));
     for (const auto& c : containers) {
-      if (specNames.count(c.name)) continue;
+      if (finished || specNames.count(c.name)) continue;
       json::ObjectPtr stop = idRequest("containerId", c.id);
       stop->set("timeout", json::getInt(json::getObject(pod.pod, "spec"), "terminationGracePeriodSeconds", 30));
       runtime_.call(RuntimeCall::kStopContainer, stop, std::chrono::minutes(10));
