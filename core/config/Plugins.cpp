@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <regex>
+#include <cstdlib>
 #include <set>
 
 #include "util/Json.h"
@@ -360,7 +361,11 @@ std::vector<Discovered> discover(const std::vector<std::string>& dirs) {
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
       std::string path = dir + "/" + name;
-      if (!isRegularFile(path) || !seen.insert(path).second) continue;
+      // The same directory may be on the path twice under different spellings (relative, symlinked).
+      char* real = ::realpath(path.c_str(), nullptr);
+      std::string key = real ? std::string(real) : path;
+      std::free(real);
+      if (!isRegularFile(path) || !seen.insert(key).second) continue;
       Discovered found;
       found.path = path;
       try {

@@ -68,7 +68,8 @@ class PodSyncer {
   std::map<std::string, int64_t> listPodUids();
 
  private:
-  struct Observed;
+  // ImageStatus: whether `image` is present in the runtime. Throws RuntimeError.
+  bool imagePresent(const std::string& image);
   RuntimeClient& runtime_;
   Backoff& backoff_;
   SyncOptions opts_;

@@ -135,7 +135,8 @@ void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> d
     if (!d.error.empty()) {
       manifest::Problem p;
       p.origin = d.origin;
-      p.message = d.error;
+      // Sources usually name the origin in their message; the Problem names it already.
+      p.message = d.error.rfind(d.origin + ": ", 0) == 0 ? d.error.substr(d.origin.size() + 2) : d.error;
       if (o.good) p.message += " (the pod from its last valid content keeps running)";
       if (o.errors.empty() || o.errors.front().message != p.message) Log::error("manifest", p.toString());
       o.errors = {p};
@@ -180,6 +181,7 @@ void Reconciler::recomputeDesired() {
     const manifest::StaticPod* pod;
     std::string origin;
   };
+  duplicateSources_.clear();
   std::map<std::string, std::vector<Candidate>> byFullName;
   for (size_t s = 0; s < origins_.size(); ++s) {
     for (const auto& kv : origins_[s]) {
@@ -210,6 +212,7 @@ void Reconciler::recomputeDesired() {
                   (running ? std::string("its pod is already running") : std::string("it comes first in order")) +
                   "); this manifest is ignored";
       dups.push_back(p);
+      duplicateSources_.push_back(cands[i].pod->ref.source);
     }
     desired[cands[win].pod->uid] = cands[win].pod;
   }
@@ -283,7 +286,9 @@ void Reconciler::publishErrors() {
       for (const auto& p : kv.second.errors) add(p, sourceKinds_[s]);
     }
   }
-  for (const auto& p : duplicateErrors_) add(p, "");
+  for (size_t i = 0; i < duplicateErrors_.size(); ++i) {
+    add(duplicateErrors_[i], i < duplicateSources_.size() ? duplicateSources_[i] : std::string());
+  }
   hub_.setErrors(errors);
 }
 

@@ -103,6 +103,7 @@ class Reconciler {
   std::map<std::string, int64_t> firstSeen_;            // UID -> kubernetes.io/config.seen
   std::map<std::string, std::string> containerOwner_;   // container ID -> UID
   std::vector<manifest::Problem> duplicateErrors_;
+  std::vector<std::string> duplicateSources_;  // config.source of each duplicateErrors_ entry
   std::map<std::string, std::thread> workers_;
   std::chrono::steady_clock::time_point nextRelist_;
 };
