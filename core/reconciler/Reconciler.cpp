@@ -10,7 +10,6 @@ namespace {
 constexpr const char* kComponent = "reconciler";
 using Clock = std::chrono::steady_clock;
 
-std::string docContentType(const plugin::ManifestDoc& d) { return d.contentType; }
 }  // namespace
 
 Reconciler::Reconciler(ReconcilerOptions options, RuntimeClient& runtime, StatusHub& hub,
@@ -166,7 +165,6 @@ void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> d
     if (!o.warning.empty() && (it == old.end() || it->second.warning != o.warning)) {
       Log::warning("manifest", d.origin + ": " + o.warning);
     }
-    (void)docContentType;
     next.emplace(d.origin, std::move(o));
   }
   for (const auto& kv : old) {
