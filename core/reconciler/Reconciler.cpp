@@ -130,13 +130,14 @@ void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> d
     Origin o;
     auto it = old.find(d.origin);
     if (it != old.end()) o = std::move(it->second);
+    const std::string previousWarning = o.warning;
     o.warning = d.warning;
     if (!d.error.empty()) {
       manifest::Problem p;
       p.origin = d.origin;
       // Sources usually name the origin in their message; the Problem names it already.
       p.message = d.error.rfind(d.origin + ": ", 0) == 0 ? d.error.substr(d.origin.size() + 2) : d.error;
-      if (o.good) p.message += " (the pod from its last valid content keeps running)";
+      if (!o.good.empty()) p.message += " (the pods from its last valid content keep running)";
       if (o.errors.empty() || o.errors.front().message != p.message) Log::error("manifest", p.toString());
       o.errors = {p};
       o.data.clear();
@@ -145,26 +146,39 @@ void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> d
       manifest::ParseOptions po;
       po.nodeName = opts_.sync.nodeName;
       po.seenUnixNs = opts_.sync.nowUnixNs();
-      manifest::ParseResult r = manifest::parseManifest(d.data, manifest::SourceRef{kind, d.origin}, po);
+      const manifest::SourceRef ref{kind, d.origin};
+      // A file holds exactly one Pod (the kubelet's rule); other sources (a URL) may serve a Pod, a PodList,
+      // a List or several YAML documents, and one invalid item rejects the whole body.
+      std::vector<manifest::StaticPod> pods;
+      std::vector<manifest::Problem> errors, warnings;
+      if (kind == "file") {
+        manifest::ParseResult r = manifest::parseManifest(d.data, ref, po);
+        if (r.pod) pods.push_back(std::move(*r.pod));
+        errors = std::move(r.errors);
+        warnings = std::move(r.warnings);
+      } else {
+        manifest::ParseListResult r = manifest::parseManifestList(d.data, ref, po);
+        pods = std::move(r.pods);
+        errors = std::move(r.errors);
+        warnings = std::move(r.warnings);
+      }
       o.data = std::move(d.data);
       o.parsed = true;
-      for (const auto& w : r.warnings) Log::warning("manifest", w.toString());
-      if (r.errors.empty() && r.pod) {
+      for (const auto& w : warnings) Log::warning("manifest", w.toString());
+      if (errors.empty()) {
         if (!o.errors.empty()) Log::info("manifest", d.origin + ": valid again");
-        o.good = std::move(r.pod);
+        o.good = std::move(pods);
         o.errors.clear();
       } else {
-        o.errors = std::move(r.errors);
+        o.errors = std::move(errors);
         for (const auto& p : o.errors) Log::error("manifest", "rejected: " + p.toString());
-        if (o.good) {
-          Log::warning("manifest", d.origin + ": keeping pod " + o.good->ns + "/" + o.good->name +
-                                       " from the last valid content of this file until it is fixed");
+        if (!o.good.empty()) {
+          Log::warning("manifest", d.origin + ": keeping " + std::to_string(o.good.size()) +
+                                       " pod(s) from its last valid content until it is fixed");
         }
       }
     }
-    if (!o.warning.empty() && (it == old.end() || it->second.warning != o.warning)) {
-      Log::warning("manifest", d.origin + ": " + o.warning);
-    }
+    if (!o.warning.empty() && o.warning != previousWarning) Log::warning("manifest", d.origin + ": " + o.warning);
     next.emplace(d.origin, std::move(o));
   }
   for (const auto& kv : old) {
@@ -183,7 +197,7 @@ void Reconciler::recomputeDesired() {
   std::map<std::string, std::vector<Candidate>> byFullName;
   for (size_t s = 0; s < origins_.size(); ++s) {
     for (const auto& kv : origins_[s]) {
-      if (kv.second.good) byFullName[kv.second.good->fullName()].push_back({&*kv.second.good, kv.first});
+      for (const auto& pod : kv.second.good) byFullName[pod.fullName()].push_back({&pod, kv.first});
     }
   }
   std::map<std::string, const manifest::StaticPod*> desired;  // by UID

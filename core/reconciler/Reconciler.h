@@ -53,7 +53,8 @@ class Reconciler {
   struct Origin {
     std::string data;
     bool parsed = false;
-    std::optional<manifest::StaticPod> good;  // the last valid content: kept while the file is broken
+    // The pods of the last valid content: kept while the origin is broken or unreachable.
+    std::vector<manifest::StaticPod> good;
     std::vector<manifest::Problem> errors;
     std::string warning;
   };
