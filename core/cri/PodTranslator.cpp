@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "cri/Expansion.h"
-#include "cri/Quantity.h"
+#include "util/Quantity.h"
 #include "cri/VolumePaths.h"
 #include "util/Hash.h"
 

@@ -9,7 +9,7 @@
 #include <set>
 #include <vector>
 
-#include "manifest/Quantity.h"
+#include "util/Quantity.h"
 
 namespace podwarden::manifest {
 
@@ -873,7 +873,7 @@ class Validator {
       return std::nullopt;
     }
     std::string text = scalarText(v);
-    std::optional<Quantity> q = Quantity::parse(text);
+    std::optional<Quantity> q = Quantity::tryParse(text);
     if (!q) {
       r_.error(
           path,

@@ -1,14 +1,14 @@
-// Kubernetes quantity syntax and the kubelet's rounding.
+// QuantityValueTest: scaled integer values of quantities (CPU millis, memory bytes), rounding, errors.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <stdexcept>
 
-#include "cri/Quantity.h"
+#include "util/Quantity.h"
 
-using namespace podwarden::cri;
+using podwarden::Quantity;
 
-class CriQuantityTest : public CppUnit::TestFixture {
-  CPPUNIT_TEST_SUITE(CriQuantityTest);
+class QuantityValueTest : public CppUnit::TestFixture {
+  CPPUNIT_TEST_SUITE(QuantityValueTest);
   CPPUNIT_TEST(testDecimalSuffixes);
   CPPUNIT_TEST(testBinarySuffixes);
   CPPUNIT_TEST(testExponentsAndFractions);
@@ -79,4 +79,4 @@ class CriQuantityTest : public CppUnit::TestFixture {
   }
 };
 
-CPPUNIT_TEST_SUITE_REGISTRATION(CriQuantityTest);
+CPPUNIT_TEST_SUITE_REGISTRATION(QuantityValueTest);

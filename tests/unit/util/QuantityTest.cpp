@@ -1,14 +1,14 @@
 // QuantityTest: the Kubernetes quantity grammar and exact comparison across units.
 #include <cppunit/extensions/HelperMacros.h>
 
-#include "manifest/Quantity.h"
+#include "util/Quantity.h"
 
-using podwarden::manifest::Quantity;
+using podwarden::Quantity;
 
 namespace {
 
 Quantity q(const std::string& text) {
-  std::optional<Quantity> v = Quantity::parse(text);
+  std::optional<Quantity> v = Quantity::tryParse(text);
   CPPUNIT_ASSERT_MESSAGE("should parse: " + text, v.has_value());
   return *v;
 }
@@ -27,7 +27,7 @@ class QuantityTest : public CppUnit::TestFixture {
   void testValidForms() {
     for (const char* s : {"250m", "0.5", "1", "128Mi", "1G", "1e3", "1E3", "1.5Gi", ".5", "5.", "+1", "0",
                           "1Ki", "2Ei", "3e-3", "1n"}) {
-      CPPUNIT_ASSERT_MESSAGE(s, Quantity::parse(s).has_value());
+      CPPUNIT_ASSERT_MESSAGE(s, Quantity::tryParse(s).has_value());
     }
     CPPUNIT_ASSERT(q("-1").negative());
     CPPUNIT_ASSERT(q("128m").hasFraction());
@@ -37,7 +37,7 @@ class QuantityTest : public CppUnit::TestFixture {
   void testInvalidForms() {
     for (const char* s : {"", "m", "1Gb", "250x", "1.2.3", "1 Gi", "Gi", "1e", "1e+", "1ki", "--1", "0x10",
                           "1mi", "99999999999999999999999999999999Ei"}) {
-      CPPUNIT_ASSERT_MESSAGE(std::string("should not parse: '") + s + "'", !Quantity::parse(s).has_value());
+      CPPUNIT_ASSERT_MESSAGE(std::string("should not parse: '") + s + "'", !Quantity::tryParse(s).has_value());
     }
   }
 

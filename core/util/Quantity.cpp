@@ -1,8 +1,10 @@
-#include "manifest/Quantity.h"
+#include "util/Quantity.h"
 
 #include <cctype>
+#include <limits>
+#include <stdexcept>
 
-namespace podwarden::manifest {
+namespace podwarden {
 
 namespace {
 
@@ -18,7 +20,11 @@ bool isDigit(char c) {
 
 }  // namespace
 
-std::optional<Quantity> Quantity::parse(const std::string& text) {
+std::optional<Quantity> Quantity::tryParse(std::string_view text, std::string* why) {
+  auto fail = [why](const std::string& reason) -> std::optional<Quantity> {
+    if (why) *why = reason;
+    return std::nullopt;
+  };
   size_t i = 0;
   const size_t n = text.size();
   bool neg = false;
@@ -29,12 +35,12 @@ std::optional<Quantity> Quantity::parse(const std::string& text) {
     ++i;
     while (i < n && isDigit(text[i])) fracDigits += text[i++];
   }
-  if (intDigits.empty() && fracDigits.empty()) return std::nullopt;
+  if (intDigits.empty() && fracDigits.empty()) return fail("expected a number");
 
   // Scale = 10^exp10 * 1024^exp1024.
   int exp10 = 0;
   int exp1024 = 0;
-  std::string suffix = text.substr(i);
+  std::string suffix(text.substr(i));
   if (suffix.empty()) {
   } else if (suffix == "Ki" || suffix == "Mi" || suffix == "Gi" || suffix == "Ti" || suffix == "Pi" ||
              suffix == "Ei") {
@@ -49,16 +55,16 @@ std::optional<Quantity> Quantity::parse(const std::string& text) {
     size_t j = 1;
     bool eneg = false;
     if (j < suffix.size() && (suffix[j] == '+' || suffix[j] == '-')) eneg = suffix[j++] == '-';
-    if (j >= suffix.size()) return std::nullopt;
+    if (j >= suffix.size()) return fail("exponent \"" + suffix + "\" has no digits");
     int e = 0;
     for (; j < suffix.size(); ++j) {
-      if (!isDigit(suffix[j])) return std::nullopt;
+      if (!isDigit(suffix[j])) return fail("unknown suffix \"" + suffix + "\"");
       e = e * 10 + (suffix[j] - '0');
-      if (e > 1000) return std::nullopt;
+      if (e > 1000) return fail("exponent too large");
     }
     exp10 = eneg ? -e : e;
   } else {
-    return std::nullopt;
+    return fail("unknown suffix \"" + suffix + "\"");
   }
 
   // value = digits * 10^(exp10 - fracDigits.size()) * 1024^exp1024, in nano-units: * 10^9.
@@ -78,15 +84,15 @@ std::optional<Quantity> Quantity::parse(const std::string& text) {
     digits.resize(digits.size() - drop);
     pow10 = 0;
   }
-  if (digits.size() > 38) return std::nullopt;
+  if (digits.size() > 38) return fail("too large");
   Int128 v = 0;
   for (char c : digits) {
     v = v * 10 + (c - '0');
-    if (v > kMaxNano) return std::nullopt;
+    if (v > kMaxNano) return fail("too large");
   }
   for (int k = 0; k < exp1024; ++k) {
     v *= 1024;
-    if (v > kMaxNano) return std::nullopt;
+    if (v > kMaxNano) return fail("too large");
   }
   if (pow10 < 0) {
     // Binary suffix with a fraction ("1.5Gi"): divide after the multiply, rounding up.
@@ -97,7 +103,7 @@ std::optional<Quantity> Quantity::parse(const std::string& text) {
   }
   for (int k = 0; k < pow10; ++k) {
     v *= 10;
-    if (v > kMaxNano) return std::nullopt;
+    if (v > kMaxNano) return fail("too large");
   }
   if (roundUp) v += 1;
   return Quantity(neg ? -v : v);
@@ -107,4 +113,24 @@ bool Quantity::hasFraction() const {
   return nano_ % kNanoPerUnit != 0;
 }
 
-}  // namespace podwarden::manifest
+}  // namespace podwarden
+
+namespace podwarden {
+
+Quantity Quantity::parse(std::string_view text) {
+  std::string why;
+  std::optional<Quantity> q = tryParse(text, &why);
+  if (!q) throw std::invalid_argument("invalid quantity \"" + std::string(text) + "\": " + why);
+  return *q;
+}
+
+int64_t Quantity::scaled(int64_t nanoPerStep) const {
+  Nano whole = nano_ / nanoPerStep;
+  if (nano_ % nanoPerStep != 0) whole += nano_ < 0 ? -1 : 1;
+  if (whole > std::numeric_limits<int64_t>::max() || whole < std::numeric_limits<int64_t>::min()) {
+    throw std::out_of_range("quantity does not fit in 64 bits");
+  }
+  return static_cast<int64_t>(whole);
+}
+
+}  // namespace podwarden
