@@ -197,11 +197,17 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
 
   try {
     // 1. The sandbox.
-    // The two listings are independent; overlapping them shortens manifest-to-running.
-    auto sandboxesFuture =
-        std::async(std::launch::async, [&] { return listSandboxes(runtime_, uid, opts_.nodeName); });
-    std::vector<ContainerInfo> containers = listContainers(runtime_, uid, opts_.nodeName);
-    std::vector<SandboxInfo> sandboxes = sandboxesFuture.get();
+    std::vector<ContainerInfo> containers;
+    std::vector<SandboxInfo> sandboxes;
+    if (state.knownAbsent) {
+      state.knownAbsent = false;
+    } else {
+      // The two listings are independent; overlapping them shortens manifest-to-running.
+      auto sandboxesFuture =
+          std::async(std::launch::async, [&] { return listSandboxes(runtime_, uid, opts_.nodeName); });
+      containers = listContainers(runtime_, uid, opts_.nodeName);
+      sandboxes = sandboxesFuture.get();
+    }
     const SandboxInfo* ready = nullptr;
     for (const auto& s : sandboxes) {
       if (s.ready && (!ready || s.attempt > ready->attempt)) ready = &s;

@@ -41,6 +41,9 @@ struct PodRuntimeState {
   std::set<std::string> knownContainers;  // container IDs this process has seen (adoption logging)
   std::vector<std::string> containerIds;  // all container IDs of the pod after the sync (event routing)
   std::string lastError;                  // pod-level error of the last sync ("" = none)
+  // Set by the reconciler for a UID that the last full relist did not see and that nothing has touched
+  // since: the runtime cannot have anything of it, so the first sync skips listing (faster pod start).
+  bool knownAbsent = false;
   std::string lastLoggedError;
 };
 

@@ -262,6 +262,7 @@ void Reconciler::recomputeDesired() {
     if (it == pods_.end()) {
       PodEntry e;
       e.pod = std::move(copy);
+      e.state.knownAbsent = runtimeUids_ && !runtimeUids_->count(sp.uid);
       Log::info(kComponent, "pod " + sp.ns + "/" + sp.name + " (" + sp.uid + ") added from " + sp.ref.origin);
       pods_.emplace(sp.uid, std::move(e));
       dispatch(sp.uid);
@@ -324,6 +325,7 @@ void Reconciler::dispatch(const std::string& uid) {
   }
   e.inFlight = true;
   e.dirty = false;
+  if (runtimeUids_) runtimeUids_->insert(uid);
   e.requeueAt.reset();
   bool terminate = !e.desired;
   auto& old = workers_[uid];
@@ -427,6 +429,10 @@ void Reconciler::relist() {
     Log::warning(kComponent, std::string("relist failed: ") + e.what());
     return;
   }
+  std::set<std::string> present;
+  for (const auto& kv : uids) present.insert(kv.first);
+  for (const auto& kv : pods_) present.insert(kv.first);  // in flight: may be creating right now
+  runtimeUids_ = std::move(present);
   for (const auto& kv : uids) {
     if (pods_.count(kv.first)) continue;
     PodEntry e;

@@ -106,6 +106,9 @@ class Reconciler {
   std::vector<manifest::Problem> duplicateErrors_;
   std::vector<std::string> duplicateSources_;  // config.source of each duplicateErrors_ entry
   std::map<std::string, std::thread> workers_;
+  // Pod UIDs the runtime may have: those of the last successful relist plus every UID dispatched since.
+  // Unset until the first relist.
+  std::optional<std::set<std::string>> runtimeUids_;
   std::chrono::steady_clock::time_point nextRelist_;
 };
 
