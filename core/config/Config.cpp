@@ -195,6 +195,13 @@ void selectRuntime(Config& config, const std::string& endpointIn, const std::str
   config.runtime = use;
 }
 
+// A restart backoff duration: at least 100ms (tests and impatient operators shorten the kubelet's 10s/300s).
+int64_t backoffMs(const std::string& text, const std::string& what) {
+  int64_t ms = parseDurationMs(text, what);
+  if (ms < 100) throw ConfigError(what + ": " + quote(text) + " is too short: the minimum is 100ms");
+  return ms;
+}
+
 int64_t positiveSeconds(const std::string& text, const std::string& what) {
   int64_t ms = parseDurationMs(text, what);
   if (ms < 1000) throw ConfigError(what + ": " + quote(text) + " is too short: the minimum is 1s");
@@ -317,6 +324,14 @@ struct FileContext {
     }
     return out;
   }
+  int64_t backoff(const YAML::Node& node, const YAML::Mark& mark, const std::string& field) const {
+    std::string text = string(node, mark, field);
+    try {
+      return backoffMs(text, field);
+    } catch (const ConfigError& e) {
+      fail(mark, "", e.what());
+    }
+  }
   int64_t seconds(const YAML::Node& node, const YAML::Mark& mark, const std::string& field) const {
     std::string text = string(node, mark, field);
     try {
@@ -393,8 +408,8 @@ std::vector<PluginUse> parsePluginList(const FileContext& ctx, const YAML::Node&
 
 void applyPodwardenConfig(const FileContext& ctx, const std::vector<Entry>& top, Config& config) {
   static const char* const kKnown =
-      "apiVersion, kind, nodeName, pluginDirs, podsDir, logDir, relistPeriod, logLevel, sources, runtime, "
-      "sinks";
+      "apiVersion, kind, nodeName, pluginDirs, podsDir, logDir, relistPeriod, restartBackoffInitial, "
+      "restartBackoffMax, logLevel, sources, runtime, sinks";
   for (const auto& e : top) {
     if (e.key == "apiVersion" || e.key == "kind") continue;
     if (e.key == "nodeName") {
@@ -410,6 +425,10 @@ void applyPodwardenConfig(const FileContext& ctx, const std::vector<Entry>& top,
       config.logDir = resolveAgainst(ctx.origin, ctx.nonEmpty(e.value, e.mark, e.key));
     } else if (e.key == "relistPeriod") {
       config.relistSeconds = ctx.seconds(e.value, e.mark, e.key);
+    } else if (e.key == "restartBackoffInitial") {
+      config.restartBackoffInitialMs = ctx.backoff(e.value, e.mark, e.key);
+    } else if (e.key == "restartBackoffMax") {
+      config.restartBackoffMaxMs = ctx.backoff(e.value, e.mark, e.key);
     } else if (e.key == "logLevel") {
       std::string level = ctx.nonEmpty(e.value, e.mark, e.key);
       try {
@@ -532,6 +551,9 @@ const FlagSpec kFlags[] = {
     {"log-dir", "DIR", false, "container log root; default /var/log/pods"},
     {"log-level", "LEVEL", false, "error, warning, info (default) or debug"},
     {"relist-period", "DURATION", false, "runtime relist period; default 10s"},
+    {"restart-backoff-initial", "DURATION", false,
+     "first CrashLoopBackOff / image pull delay (doubles each time); default 10s like the kubelet"},
+    {"restart-backoff-max", "DURATION", false, "cap of the restart and pull backoff; default 300s"},
 };
 
 const FlagSpec* findFlag(const std::string& name) {
@@ -704,6 +726,17 @@ Config load(const std::vector<std::string>& args) {
   }
   if (const std::string* v = lastValue(flags, "relist-period")) {
     config.relistSeconds = positiveSeconds(*v, "flag --relist-period");
+  }
+  if (const std::string* v = lastValue(flags, "restart-backoff-initial")) {
+    config.restartBackoffInitialMs = backoffMs(*v, "flag --restart-backoff-initial");
+  }
+  if (const std::string* v = lastValue(flags, "restart-backoff-max")) {
+    config.restartBackoffMaxMs = backoffMs(*v, "flag --restart-backoff-max");
+  }
+  if (config.restartBackoffMaxMs < config.restartBackoffInitialMs) {
+    throw ConfigError("restartBackoffMax (" + std::to_string(config.restartBackoffMaxMs) +
+                      "ms) is shorter than restartBackoffInitial (" + std::to_string(config.restartBackoffInitialMs) +
+                      "ms)");
   }
 
   if (const std::string* v = lastValue(flags, "container-runtime-endpoint")) {

@@ -39,6 +39,8 @@ struct Config {
   std::string podsDir = "/var/lib/podwarden/pods";  // per-pod host state (emptyDir volumes)
   std::string logDir = "/var/log/pods";             // CRI log directory root
   int64_t relistSeconds = 10;                       // runtime relist safety net
+  int64_t restartBackoffInitialMs = 10000;          // CrashLoopBackOff / image pull backoff: first delay
+  int64_t restartBackoffMaxMs = 300000;             // ... and its cap (kubelet: 10s, 300s)
   int64_t shutdownGraceSeconds = 0;                 // unused in v1: pods keep running when podwarden stops
   std::string logLevel = "info";                    // error|warning|info|debug
   // Kubelet fileCheckFrequency / httpCheckFrequency in seconds (0 = the plugin's default), kept so that a

@@ -115,6 +115,8 @@ int runDaemon(const config::Config& cfg) {
   opts.sync.nowUnixNs = wallNowNs;
   opts.sync.monotonicNs = monotonicNowNs;
   opts.relistPeriod = std::chrono::seconds(cfg.relistSeconds > 0 ? cfg.relistSeconds : 10);
+  opts.backoffInitial = std::chrono::milliseconds(cfg.restartBackoffInitialMs);
+  opts.backoffMax = std::chrono::milliseconds(cfg.restartBackoffMaxMs);
   std::vector<std::string> kinds;
   for (const auto& s : plugins.sources) kinds.push_back(s.source);
   Reconciler reconciler(opts, runtime, hub, kinds);

@@ -1,5 +1,7 @@
 #include "reconciler/PodSyncer.h"
 
+#include "reconciler/Hooks.h"
+
 #include "util/Log.h"
 
 #include <algorithm>
@@ -26,6 +28,8 @@ struct ContainerInfo {
   std::string state;  // CONTAINER_CREATED | CONTAINER_RUNNING | CONTAINER_EXITED | CONTAINER_UNKNOWN
   std::string hash;
   int64_t graceSeconds = -1;
+  json::ObjectPtr preStop;  // from the preStopHandler annotation, as the kubelet keeps it
+  json::ArrayPtr ports;     // from the ports annotation (named httpGet ports)
 };
 
 struct ContainerDetail {
@@ -127,6 +131,17 @@ std::vector<ContainerInfo> listContainers(RuntimeClient& rt, const std::string& 
       } catch (...) {
       }
     }
+    try {
+      std::string preStop = json::getString(annotations, cri::kContainerPreStopHandlerAnnotation);
+      if (!preStop.empty()) c.preStop = json::parseObject(preStop);
+      std::string ports = json::getString(annotations, cri::kContainerPortsAnnotation);
+      if (!ports.empty()) {
+        Poco::Dynamic::Var v = json::parse(ports);
+        if (v.type() == typeid(json::ArrayPtr)) c.ports = v.extract<json::ArrayPtr>();
+      }
+    } catch (const std::exception&) {
+      // A container whose annotations we cannot read still stops; it just gets no preStop hook.
+    }
     out.push_back(c);
   }
   return out;
@@ -169,6 +184,40 @@ std::vector<json::ObjectPtr> specContainers(const json::ObjectPtr& pod, const ch
 
 }  // namespace
 
+void PodSyncer::stopGracefully(const std::string& containerId, const std::string& name, const json::ObjectPtr& preStop,
+                               const json::ArrayPtr& ports, const std::string& podIP, int64_t graceSeconds,
+                               const std::string& who) {
+  using namespace std::chrono;
+  const auto start = steady_clock::now();
+  if (!preStop.isNull()) {
+    // The kubelet runs preStop inside the grace period, then signals with what is left of it.
+    HookResult r = runLifecycleHandler(runtime_, containerId, preStop, ports, podIP, seconds(std::max<int64_t>(1, graceSeconds)));
+    if (r.ok) {
+      Log::info(kComponent, who + ": container " + name + ": preStop hook done");
+    } else {
+      Log::warning(kComponent, who + ": container " + name + ": preStop hook failed: " + r.message);
+    }
+  }
+  int64_t spent = duration_cast<seconds>(steady_clock::now() - start).count();
+  // The kubelet's minimum: the container always gets 2 s after preStop.
+  int64_t left = std::max<int64_t>(graceSeconds - spent, preStop.isNull() ? 0 : 2);
+  json::ObjectPtr req = idRequest("containerId", containerId);
+  req->set("timeout", left);
+  runtime_.call(RuntimeCall::kStopContainer, req, seconds(left + 60));
+}
+
+std::string PodSyncer::podIPOf(const std::string& sandboxId, bool hostNetwork) {
+  if (hostNetwork || sandboxId.empty()) return opts_.hostIP;
+  try {
+    json::ObjectPtr st = json::getObject(
+        runtime_.call(RuntimeCall::kPodSandboxStatus, idRequest("podSandboxId", sandboxId)), "status");
+    std::string ip = json::getString(json::getObject(st, "network"), "ip");
+    return ip.empty() ? opts_.hostIP : ip;
+  } catch (const RuntimeError&) {
+    return opts_.hostIP;
+  }
+}
+
 bool PodSyncer::imagePresent(const std::string& image) {
   json::ObjectPtr req = obj();
   json::ObjectPtr spec = obj();
@@ -183,6 +232,7 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
   const std::string& uid = pod.uid;
   const std::string who = pod.ns + "/" + pod.name;
   const std::string policy = json::getString(json::getObject(pod.pod, "spec"), "restartPolicy", "Always");
+  const int64_t grace = json::getInt(json::getObject(pod.pod, "spec"), "terminationGracePeriodSeconds", 30);
   const int64_t now = opts_.nowUnixNs();
   if (state.startTimeNs == 0) state.startTimeNs = now;
 
@@ -338,6 +388,22 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
       }
       Log::info(kComponent, who + ": container " + name + " " + verb + " (" + shortId(id) +
                                 (attempt > 0 ? ", restart count " + std::to_string(attempt) : std::string()) + ")");
+      json::ObjectPtr postStart = json::getObject(json::getObject(spec, "lifecycle"), "postStart");
+      if (!postStart.isNull()) {
+        const bool hostNetwork = json::getBool(json::getObject(pod.pod, "spec"), "hostNetwork");
+        HookResult r = runLifecycleHandler(runtime_, id, postStart, json::getArray(spec, "ports"),
+                                           podIPOf(state.sandboxId, hostNetwork), std::chrono::seconds(30));
+        if (!r.ok) {
+          // The kubelet kills a container whose postStart hook failed; restartPolicy decides what follows.
+          Log::warning(kComponent, who + ": container " + name + ": postStart hook failed: " + r.message +
+                                       "; killing it");
+          state.exitReasons[id] = {"FailedPostStartHook", "PostStartHookError: " + r.message};
+          json::ObjectPtr stop = idRequest("containerId", id);
+          stop->set("timeout", grace);
+          runtime_.call(RuntimeCall::kStopContainer, stop, std::chrono::seconds(grace + 60));
+          return false;
+        }
+      }
       return true;
     };
 
@@ -362,9 +428,9 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
           }
           // Only a pinned UID can change a container in place.
           Log::info(kComponent, who + ": container " + name + " spec changed; restarting it");
-          json::ObjectPtr stop = idRequest("containerId", latest.id);
-          stop->set("timeout", json::getInt(json::getObject(pod.pod, "spec"), "terminationGracePeriodSeconds", 30));
-          runtime_.call(RuntimeCall::kStopContainer, stop, std::chrono::minutes(10));
+          stopGracefully(latest.id, name, latest.preStop, latest.ports,
+                         podIPOf(state.sandboxId, json::getBool(json::getObject(pod.pod, "spec"), "hostNetwork")),
+                         grace, who);
           return startContainer(spec, attempt, "restarted after a spec change") && !isInit;
         }
         if (latest.state == "CONTAINER_CREATED") {
@@ -429,9 +495,11 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
     for (const auto& s : appSpecs) specNames.insert(json::getString(s, "name"));
     for (const auto& c : containers) {
       if (finished || specNames.count(c.name)) continue;
-      json::ObjectPtr stop = idRequest("containerId", c.id);
-      stop->set("timeout", json::getInt(json::getObject(pod.pod, "spec"), "terminationGracePeriodSeconds", 30));
-      runtime_.call(RuntimeCall::kStopContainer, stop, std::chrono::minutes(10));
+      if (c.state == "CONTAINER_RUNNING") {
+        stopGracefully(c.id, c.name, c.preStop, c.ports,
+                       podIPOf(state.sandboxId, json::getBool(json::getObject(pod.pod, "spec"), "hostNetwork")),
+                       grace, who);
+      }
       runtime_.call(RuntimeCall::kRemoveContainer, idRequest("containerId", c.id));
       Log::info(kComponent, who + ": container " + c.name + " removed (no longer in the manifest)");
     }
@@ -472,8 +540,14 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
   auto terminatedOf = [&](const std::string& id, const ContainerDetail& d) {
     json::ObjectPtr t = obj();
     t->set("exitCode", d.exitCode);
-    t->set("reason", d.reason.empty() ? (d.exitCode == 0 ? "Completed" : "Error") : d.reason);
-    if (!d.message.empty()) t->set("message", d.message);
+    auto override = state.exitReasons.find(id);
+    if (override != state.exitReasons.end()) {
+      t->set("reason", override->second.first);
+      t->set("message", override->second.second);
+    } else {
+      t->set("reason", d.reason.empty() ? (d.exitCode == 0 ? "Completed" : "Error") : d.reason);
+      if (!d.message.empty()) t->set("message", d.message);
+    }
     if (d.startedAt > 0) t->set("startedAt", json::rfc3339(d.startedAt));
     if (d.finishedAt > 0) t->set("finishedAt", json::rfc3339(d.finishedAt));
     t->set("containerID", opts_.runtimeName + "://" + id);
@@ -652,15 +726,19 @@ bool PodSyncer::terminate(const std::string& uid, const std::string& displayName
   bool ok = true;
   try {
     std::vector<ContainerInfo> containers = listContainers(runtime_, uid, opts_.nodeName);
-    // Stop the running containers in parallel: they share one grace period, as in the kubelet.
+    std::vector<SandboxInfo> sandboxes = listSandboxes(runtime_, uid, opts_.nodeName);
+    std::string podIP = opts_.hostIP;
+    for (const auto& s : sandboxes) {
+      if (s.ready) podIP = podIPOf(s.id, false);
+    }
+    // Stop the running containers in parallel: they share one grace period, as in the kubelet. Each runs
+    // its preStop hook first (from the container's annotation, so it works without the manifest).
     std::vector<std::future<void>> stops;
     for (const auto& c : containers) {
       if (c.state != "CONTAINER_RUNNING") continue;
-      stops.push_back(std::async(std::launch::async, [this, c, graceSeconds, &displayName] {
-        json::ObjectPtr req = idRequest("containerId", c.id);
-        req->set("timeout", graceSeconds);
+      stops.push_back(std::async(std::launch::async, [this, c, graceSeconds, podIP, &displayName] {
         try {
-          runtime_.call(RuntimeCall::kStopContainer, req, std::chrono::seconds(graceSeconds + 60));
+          stopGracefully(c.id, c.name, c.preStop, c.ports, podIP, graceSeconds, displayName);
           Log::info(kComponent, displayName + ": container " + c.name + " stopped (" + shortId(c.id) + ")");
         } catch (const RuntimeError& e) {
           Log::warning(kComponent, displayName + ": stopping container " + c.name + ": " + e.what());
@@ -668,7 +746,6 @@ bool PodSyncer::terminate(const std::string& uid, const std::string& displayName
       }));
     }
     for (auto& f : stops) f.get();
-    std::vector<SandboxInfo> sandboxes = listSandboxes(runtime_, uid, opts_.nodeName);
     for (const auto& s : sandboxes) runtime_.call(RuntimeCall::kStopPodSandbox, idRequest("podSandboxId", s.id));
     for (const auto& c : containers) runtime_.call(RuntimeCall::kRemoveContainer, idRequest("containerId", c.id));
     for (const auto& s : sandboxes) runtime_.call(RuntimeCall::kRemovePodSandbox, idRequest("podSandboxId", s.id));

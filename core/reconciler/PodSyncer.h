@@ -45,6 +45,8 @@ struct PodRuntimeState {
   // since: the runtime cannot have anything of it, so the first sync skips listing (faster pod start).
   bool knownAbsent = false;
   std::string lastLoggedError;
+  // Container ID -> (reason, message) for exits podwarden caused (FailedPostStartHook), shown in status.
+  std::map<std::string, std::pair<std::string, std::string>> exitReasons;
 };
 
 struct SyncResult {
@@ -71,6 +73,13 @@ class PodSyncer {
   std::map<std::string, int64_t> listPodUids();
 
  private:
+  // Runs the container's preStop hook (if any) within `graceSeconds`, then stops it with what is left of
+  // the grace period (at least 2 s after a hook). Throws RuntimeError if the stop fails.
+  void stopGracefully(const std::string& containerId, const std::string& name, const json::ObjectPtr& preStop,
+                      const json::ArrayPtr& ports, const std::string& podIP, int64_t graceSeconds,
+                      const std::string& who);
+  // The IP hooks and probes reach the pod at: the host's for hostNetwork, else the sandbox's.
+  std::string podIPOf(const std::string& sandboxId, bool hostNetwork);
   // ImageStatus: whether `image` is present in the runtime. Throws RuntimeError.
   bool imagePresent(const std::string& image);
   RuntimeClient& runtime_;
