@@ -100,6 +100,7 @@ class ConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testEndpointSelection);
   CPPUNIT_TEST(testManifestUrlHeaders);
   CPPUNIT_TEST(testDurations);
+  CPPUNIT_TEST(testRestartBackoff);
   CPPUNIT_TEST(testFileErrorsNameFileFieldAndLine);
   CPPUNIT_TEST(testFlagErrorsNameTheFlag);
   CPPUNIT_TEST(testFlagsHelpListsEveryFlag);
@@ -398,6 +399,27 @@ sinks:
     // Periods must be at least a second.
     ASSERT_CONTAINS(errorOf([] { config::load({"--relist-period", "500ms"}); }), "--relist-period");
     ASSERT_CONTAINS(errorOf([] { config::load({"--file-check-frequency", "0"}); }), "--file-check-frequency");
+  }
+
+  void testRestartBackoff() {
+    Config d = config::load({});
+    CPPUNIT_ASSERT_EQUAL(int64_t(10000), d.restartBackoffInitialMs);
+    CPPUNIT_ASSERT_EQUAL(int64_t(300000), d.restartBackoffMaxMs);
+
+    Config f = config::applyFile(
+        "apiVersion: podwarden.io/v1alpha1\nkind: PodwardenConfig\nrestartBackoffInitial: 1s\nrestartBackoffMax: 8s\n",
+        "backoff.yaml", config::defaults());
+    CPPUNIT_ASSERT_EQUAL(int64_t(1000), f.restartBackoffInitialMs);
+    CPPUNIT_ASSERT_EQUAL(int64_t(8000), f.restartBackoffMaxMs);
+
+    Config c = config::load({"--restart-backoff-initial", "500ms", "--restart-backoff-max=4s"});
+    CPPUNIT_ASSERT_EQUAL(int64_t(500), c.restartBackoffInitialMs);
+    CPPUNIT_ASSERT_EQUAL(int64_t(4000), c.restartBackoffMaxMs);
+
+    ASSERT_CONTAINS(errorOf([] { config::load({"--restart-backoff-initial", "10ms"}); }),
+                    "flag --restart-backoff-initial: \"10ms\" is too short: the minimum is 100ms");
+    ASSERT_CONTAINS(errorOf([] { config::load({"--restart-backoff-initial", "20s", "--restart-backoff-max", "5s"}); }),
+                    "restartBackoffMax (5000ms) is shorter than restartBackoffInitial (20000ms)");
   }
 
   void testFileErrorsNameFileFieldAndLine() {
