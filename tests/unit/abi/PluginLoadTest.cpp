@@ -200,8 +200,10 @@ class PluginLoadTest : public CppUnit::TestFixture {
   void testPluginsExportOnlyTheEntrySymbol() {
     std::vector<std::string> libraries = sharedObjects(envDir("PODWARDEN_PLUGIN_DIR"));
     size_t inTree = libraries.size();
-    for (const char* name : {"fixture-good-c", "fixture-wrong-major", "fixture-needs-newer-host",
-                             "fixture-failing-create"}) {
+    const char* const fixtures[] = {"fixture-good-c",       "fixture-wrong-major",  "fixture-needs-newer-host",
+                                    "fixture-failing-create", "fixture-frozen-v1.0", "fixture-future-minor",
+                                    "fixture-clang-libcxx",   "fixture-rude-sink"};
+    for (const char* name : fixtures) {
       libraries.push_back(fixture(name));
     }
     std::string failures;
@@ -213,7 +215,8 @@ class PluginLoadTest : public CppUnit::TestFixture {
       }
     }
     CPPUNIT_ASSERT_MESSAGE("plugins must export exactly " PW_PLUGIN_ENTRY_SYMBOL " (checked " +
-                               std::to_string(inTree) + " in-tree plugins and 4 fixtures):\n" + failures,
+                               std::to_string(inTree) + " in-tree plugins and " +
+                               std::to_string(sizeof(fixtures) / sizeof(fixtures[0])) + " fixtures):\n" + failures,
                            failures.empty());
   }
 };
