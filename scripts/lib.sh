@@ -9,8 +9,12 @@ PW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Everything building podwarden, running its tests and running the sample needs.
 #   file, iproute2: used by samples/images/build-images.sh and tests/scripts/dockerd.sh
 #   abigail-tools: abidiff for the ABI stability check
+#   clang, libc++-dev, libc++abi-dev: the ABI fixture plugin built with clang and libc++
+#   dpkg-dev: dpkg-shlibdeps, which cpack uses for the Depends of the .deb packages
 PW_PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev libyaml-cpp-dev libcppunit-dev libssl-dev
-  docker.io runc busybox-static iptables iproute2 curl file abigail-tools)
+  docker.io runc busybox-static iptables iproute2 curl file abigail-tools clang libc++-dev libc++abi-dev
+  dpkg-dev containerd containernetworking-plugins libgrpc++-dev protobuf-compiler protobuf-compiler-grpc
+  libprotobuf-dev)
 
 pw_log() { printf '%s %s\n' "[$(date -u +%H:%M:%S)]" "$*" >&2; }
 pw_die() { pw_log "error: $*"; exit 1; }

@@ -22,6 +22,10 @@ docker_host=$(pw_phase "start test dockerd" pw_start_test_dockerd) || pw_die "th
 export PODWARDEN_DOCKER_HOST=$docker_host
 pw_log "PODWARDEN_DOCKER_HOST=$PODWARDEN_DOCKER_HOST"
 pw_phase "build local images" env DOCKER_HOST="$docker_host" "$PW_ROOT/samples/images/build-images.sh"
+# A private containerd for the CRI runtime plugin's tests, with the same images as OCI archives.
+pw_phase "start test containerd" "$PW_ROOT/tests/scripts/containerd.sh" start >&2
+pw_phase "import local images into containerd" "$PW_ROOT/samples/images/build-oci-images.sh" >&2
+export PODWARDEN_CONTAINERD_ENDPOINT=unix:///run/podwarden-test/containerd/containerd.sock
 
 rc=0
 pw_phase "ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure "$@" || rc=$?
