@@ -125,7 +125,15 @@ int runDaemon(const config::Config& cfg) {
                             opts.sync.hostIP + ")");
   if (plugins.runtime->hasEvents()) {
     plugin::CallResult r = plugins.runtime->watchEvents([&](std::string ev) { reconciler.runtimeEvent(ev); });
-    if (!r.ok()) Log::warning(kComponent, "runtime events unavailable (" + r.describe() + "); relying on relists");
+    if (r.status == PW_UNIMPLEMENTED) {
+      Log::info(kComponent, "the runtime has no event stream; changes are seen by the relist every " +
+                                std::to_string(opts.relistPeriod.count() / 1000) + " s");
+    } else if (!r.ok()) {
+      Log::warning(kComponent, "runtime events unavailable (" + r.describe() + "); relying on relists");
+    }
+  } else {
+    Log::info(kComponent, "the runtime has no event stream; changes are seen by the relist every " +
+                              std::to_string(opts.relistPeriod.count() / 1000) + " s");
   }
   bool sourceFailed = false;
   for (size_t i = 0; i < plugins.sources.size(); ++i) {
