@@ -85,8 +85,8 @@ std::string shortId(const std::string& id) { return id.substr(0, 12); }
 
 }  // namespace
 
-PodSyncer::PodSyncer(RuntimeClient& runtime, Backoff& backoff, SyncOptions options)
-    : runtime_(runtime), backoff_(backoff), opts_(std::move(options)) {}
+PodSyncer::PodSyncer(RuntimeClient& runtime, Backoff& backoff, SyncOptions options, prober::ProbeManager* probes)
+    : runtime_(runtime), backoff_(backoff), opts_(std::move(options)), probes_(probes) {}
 
 namespace {
 
@@ -418,6 +418,18 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
         const ContainerInfo& latest = it->second.front();
         attempt = std::max(attempt, latest.attempt + 1);
         if (latest.state == "CONTAINER_RUNNING") {
+          prober::ProbeManager::Result probe = probes_ ? probes_->result(latest.id) : prober::ProbeManager::Result();
+          if (latest.hash == hash && probe.livenessFailed) {
+            // The kubelet kills a container whose liveness (or startup) probe failed; the restart then
+            // follows restartPolicy and the backoff like any other exit, on the next sync.
+            Log::warning(kComponent, who + ": container " + name + ": " + probe.message + "; killing it");
+            state.exitReasons[latest.id] = {"", probe.message};
+            stopGracefully(latest.id, name, latest.preStop, latest.ports,
+                           podIPOf(state.sandboxId, json::getBool(json::getObject(pod.pod, "spec"), "hostNetwork")),
+                           grace, who);
+            requeue(std::chrono::milliseconds(0));
+            return false;
+          }
           if (latest.hash == hash) {
             if (!state.knownContainers.count(latest.id)) {
               state.knownContainers.insert(latest.id);
@@ -542,7 +554,9 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
     t->set("exitCode", d.exitCode);
     auto override = state.exitReasons.find(id);
     if (override != state.exitReasons.end()) {
-      t->set("reason", override->second.first);
+      // An empty reason keeps the runtime's (a liveness kill is an Error exit with the probe's message).
+      const std::string runtimeReason = d.reason.empty() ? (d.exitCode == 0 ? "Completed" : "Error") : d.reason;
+      t->set("reason", override->second.first.empty() ? runtimeReason : override->second.first);
       t->set("message", override->second.second);
     } else {
       t->set("reason", d.reason.empty() ? (d.exitCode == 0 ? "Completed" : "Error") : d.reason);
@@ -564,6 +578,7 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
     st->set("waiting", w);
     return st;
   };
+  std::vector<prober::ProbeTarget> probeTargets;  // running app containers, for the prober
   auto containerStatus = [&](const json::ObjectPtr& spec, bool isInit, bool count) -> json::ObjectPtr {
     const std::string name = json::getString(spec, "name");
     json::ObjectPtr cs = obj();
@@ -596,8 +611,22 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
       json::ObjectPtr st = obj();
       st->set("running", r);
       cs->set("state", st);
-      cs->set("started", true);
-      cs->set("ready", true);
+      prober::ProbeManager::Result probe = probes_ ? probes_->result(latest.id) : prober::ProbeManager::Result();
+      cs->set("started", probe.started);
+      cs->set("ready", probe.ready && probe.started);
+      if (!(probe.ready && probe.started)) allReady = false;
+      if (!isInit) {
+        prober::ProbeTarget target;
+        target.uid = uid;
+        target.podName = who;
+        target.containerName = name;
+        target.containerId = latest.id;
+        target.containerSpec = spec;
+        target.pod = pod.pod;
+        // The prober's clock is monotonic; the runtime reports wall time.
+        target.startedAtNs = d.startedAt > 0 ? opts_.monotonicNs() - (opts_.nowUnixNs() - d.startedAt) : 0;
+        probeTargets.push_back(std::move(target));
+      }
       if (git->second.size() > 1) {
         try {
           cs->set("lastState", terminatedOf(git->second[1].id, containerDetail(runtime_, git->second[1].id)));
@@ -709,6 +738,11 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
     pip->set("ip", podIP);
     podIPs->add(pip);
     status->set("podIPs", podIPs);
+  }
+  if (probes_) {
+    // Probes reach the pod at its IP; hostNetwork pods at the host's (probes usually name 127.0.0.1).
+    for (auto& t : probeTargets) t.podIP = podIP.empty() ? opts_.hostIP : podIP;
+    probes_->setContainers(uid, std::move(probeTargets));
   }
   status->set("startTime", json::rfc3339(state.startTimeNs));
   status->set("qosClass", cri::qosClass(pod.pod));

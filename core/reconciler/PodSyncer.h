@@ -9,6 +9,7 @@
 #pragma once
 
 #include "cri/PodTranslator.h"
+#include "prober/ProbeManager.h"
 #include "manifest/Manifest.h"
 #include "reconciler/Backoff.h"
 #include "reconciler/RuntimeClient.h"
@@ -57,7 +58,9 @@ struct SyncResult {
 
 class PodSyncer {
  public:
-  PodSyncer(RuntimeClient& runtime, Backoff& backoff, SyncOptions options);
+  // `probes` (may be null: no probing) gets every pod's running containers after each sync; its results
+  // decide `ready`/`started` and liveness kills.
+  PodSyncer(RuntimeClient& runtime, Backoff& backoff, SyncOptions options, prober::ProbeManager* probes = nullptr);
 
   // Syncs `pod` (UID pod.uid) and returns its status. Never throws for runtime or volume failures: they
   // become the status (waiting reasons, pod message) and a requeue.
@@ -85,6 +88,7 @@ class PodSyncer {
   RuntimeClient& runtime_;
   Backoff& backoff_;
   SyncOptions opts_;
+  prober::ProbeManager* probes_;
 };
 
 }  // namespace podwarden

@@ -19,7 +19,9 @@ Reconciler::Reconciler(ReconcilerOptions options, RuntimeClient& runtime, Status
       hub_(hub),
       sourceKinds_(std::move(sourceKinds)),
       backoff_(opts_.backoffInitial, opts_.backoffMax),
-      syncer_(runtime, backoff_, opts_.sync),
+      probes_(std::make_unique<prober::ProbeManager>(runtime, opts_.sync.monotonicNs,
+                                                     [this](std::string uid) { probeChanged(uid); })),
+      syncer_(runtime, backoff_, opts_.sync, probes_.get()),
       origins_(sourceKinds_.size()),
       sourceSeen_(sourceKinds_.size(), false) {}
 
@@ -53,6 +55,14 @@ void Reconciler::runtimeEvent(const std::string& eventJson) {
   cv_.notify_all();
 }
 
+void Reconciler::probeChanged(const std::string& uid) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pendingProbeChanges_.insert(uid);
+  }
+  cv_.notify_all();
+}
+
 void Reconciler::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -64,9 +74,11 @@ void Reconciler::stop() {
 void Reconciler::run() {
   // The first relist comes soon: it finds pods whose manifests went away while podwarden was down.
   nextRelist_ = Clock::now() + std::min<std::chrono::milliseconds>(opts_.relistPeriod, std::chrono::seconds(2));
+  probes_->start();
   for (;;) {
     std::map<size_t, std::vector<plugin::ManifestDoc>> snapshots;
     std::set<std::string> events;
+    std::set<std::string> probeChanges;
     std::vector<Completion> completions;
     bool stopping = false;
     {
@@ -76,10 +88,12 @@ void Reconciler::run() {
       }
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait_until(lock, wake, [&] {
-        return stopping_ || !pendingSnapshots_.empty() || !pendingEvents_.empty() || !completions_.empty();
+        return stopping_ || !pendingSnapshots_.empty() || !pendingEvents_.empty() || !completions_.empty() ||
+               !pendingProbeChanges_.empty();
       });
       snapshots.swap(pendingSnapshots_);
       events.swap(pendingEvents_);
+      probeChanges.swap(pendingProbeChanges_);
       completions.swap(completions_);
       stopping = stopping_;
     }
@@ -87,7 +101,10 @@ void Reconciler::run() {
     if (stopping) {
       // Let running workers finish (a sync is short; a termination honours its grace period), start
       // nothing new. Pods stay as they are: a restarted podwarden adopts them.
-      if (workers_.empty()) return;
+      if (workers_.empty()) {
+        probes_->stop();
+        return;
+      }
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return !completions_.empty(); });
       continue;
@@ -96,6 +113,7 @@ void Reconciler::run() {
       for (auto& kv : snapshots) applySnapshot(kv.first, std::move(kv.second));
       recomputeDesired();
     }
+    for (const auto& uid : probeChanges) dispatch(uid);
     for (const auto& id : events) {
       auto it = containerOwner_.find(id);
       if (it != containerOwner_.end()) {
@@ -384,6 +402,7 @@ void Reconciler::finish(Completion c) {
       oit = oit->second == c.uid ? containerOwner_.erase(oit) : std::next(oit);
     }
     hub_.remove(c.uid);
+    probes_->removePod(c.uid);
     std::string fullName = e.pod.fullName();
     pods_.erase(it);
     // Start a successor with the same name that was waiting for this termination.

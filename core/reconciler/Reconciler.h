@@ -45,6 +45,8 @@ class Reconciler {
   void updateSource(size_t sourceIndex, std::vector<plugin::ManifestDoc> docs);
   // A runtime event (CRI ContainerEventResponse JSON). Thread-safe; returns at once.
   void runtimeEvent(const std::string& eventJson);
+  // A probe result of pod `uid` changed (called from prober threads). Thread-safe; returns at once.
+  void probeChanged(const std::string& uid);
   // The control loop; returns after stop(), once no worker runs. Pods keep running.
   void run();
   void stop();
@@ -87,6 +89,7 @@ class Reconciler {
   StatusHub& hub_;
   std::vector<std::string> sourceKinds_;
   Backoff backoff_;
+  std::unique_ptr<prober::ProbeManager> probes_;  // before syncer_, which uses it
   PodSyncer syncer_;
 
   // Shared with other threads, guarded by mutex_.
@@ -95,6 +98,7 @@ class Reconciler {
   bool stopping_ = false;
   std::map<size_t, std::vector<plugin::ManifestDoc>> pendingSnapshots_;
   std::set<std::string> pendingEvents_;  // container IDs
+  std::set<std::string> pendingProbeChanges_;  // pod UIDs whose probe results flipped
   std::vector<Completion> completions_;
 
   // Control thread only.
