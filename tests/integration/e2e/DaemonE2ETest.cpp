@@ -1,8 +1,18 @@
 // DaemonE2ETest - the acceptance scenarios for one well-formed static pod, end to end: a real
-// `podwarden run` process, the in-tree plugins, a real dockerd (tests/scripts/dockerd.sh) and the sample
-// kube-apiserver manifest. Every check looks through Docker's API and the status file, never through
+// `podwarden run` process, the in-tree plugins, a real runtime and the sample kube-apiserver manifest.
+// Every check looks through the runtime's own API (TestRuntime) and the status file, never through
 // podwarden's internals.
+//
+// One scenario code path, two runtimes: PODWARDEN_E2E_RUNTIME=docker (the private dockerd,
+// tests/scripts/dockerd.sh) or containerd (the private containerd, tests/scripts/containerd.sh); ctest
+// runs the suite once per runtime (integration.DaemonE2ETest and integration.DaemonE2ETest.containerd).
 #include "E2eSupport.h"
+#include "TestRuntime.h"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
 
 #include <cppunit/extensions/HelperMacros.h>
 
@@ -10,6 +20,7 @@
 
 #include <regex>
 #include <set>
+#include <sstream>
 
 using namespace podwarden;
 using namespace podwarden::e2e;
@@ -26,9 +37,9 @@ struct RunningPod {
 };
 
 // Waits until the status file shows the sample pod Running with `restartCount`, under a UID other than
-// `notUid`, and Docker shows its sandbox and app container running under the dockershim names, the app
-// container with the id the status file reports.
-RunningPod waitSampleRunning(TestNode& node, int64_t restartCount, const std::string& notUid = "") {
+// `notUid`, and the runtime shows its sandbox and app container running under the kubelet's names (see
+// TestRuntime::sandboxName), the app container with the id the status file reports.
+RunningPod waitSampleRunning(TestNode& node, TestRuntime& rt, int64_t restartCount, const std::string& notUid = "") {
   RunningPod seen;
   const std::string podName = node.podName(kPod);
   bool ok = node.waitFor(
@@ -37,12 +48,12 @@ RunningPod waitSampleRunning(TestNode& node, int64_t restartCount, const std::st
         if (!sp.pod || sp.uid().empty() || sp.uid() == notUid) return false;
         if (sp.phase() != "Running" || !sp.containerRunning(kContainer)) return false;
         if (sp.restartCount(kContainer) != restartCount) return false;
-        std::string appId = sp.containerId(kContainer);
+        std::string appId = sp.containerIdOf(kContainer, rt.kind());
         if (appId.empty()) return false;
-        auto app = node.containerNamed(appContainerName(kContainer, podName, kNamespace, sp.uid(),
-                                                        static_cast<int>(restartCount)),
-                                       false);
-        auto sandbox = node.containerNamed(sandboxContainerName(podName, kNamespace, sp.uid(), 0), false);
+        auto app = rt.containerNamed(
+            node.name(), rt.appName(kContainer, podName, kNamespace, sp.uid(), static_cast<int>(restartCount)),
+            false);
+        auto sandbox = rt.containerNamed(node.name(), rt.sandboxName(podName, kNamespace, sp.uid(), 0), false);
         if (!app || !sandbox || app->id != appId) return false;
         seen = RunningPod{sp.uid(), sandbox->id, app->id};
         return true;
@@ -56,23 +67,37 @@ RunningPod waitSampleRunning(TestNode& node, int64_t restartCount, const std::st
   return seen;
 }
 
-std::string startedAt(TestNode& node, const std::string& id) {
-  json::ObjectPtr c = node.docker().inspect(id);
-  CPPUNIT_ASSERT_MESSAGE("container " + id + " is gone" + node.diagnostics(), c);
-  return json::getString(json::getObject(c, "State"), "StartedAt");
+std::string startedAt(TestNode& node, TestRuntime& rt, const std::string& id) {
+  std::string t = rt.containerStartedAt(id);
+  CPPUNIT_ASSERT_MESSAGE("container " + id + " is gone" + node.diagnostics(), !t.empty());
+  return t;
 }
 
-bool dockerRunning(TestNode& node, const std::string& id) {
-  json::ObjectPtr c = node.docker().inspect(id);
-  return c && json::getBool(json::getObject(c, "State"), "Running");
+std::vector<std::string> podUidContainers(TestRuntime& rt, const std::string& node, const std::string& uid) {
+  std::vector<std::string> ids;
+  for (const auto& c : rt.listPodContainers(node, true)) {
+    if (c.podUid == uid) ids.push_back(c.id);
+  }
+  return ids;
 }
 
-std::vector<std::string> dockerArgs(TestNode& node, const std::string& id) {
-  std::vector<std::string> out;
-  json::ObjectPtr c = node.docker().inspect(id);
-  json::ArrayPtr args = json::getArray(c, "Args");
-  for (size_t i = 0; args && i < args->size(); ++i) out.push_back(args->getElement<std::string>(static_cast<unsigned>(i)));
-  return out;
+size_t runningCount(TestRuntime& rt, const std::string& node) { return rt.listPodContainers(node, false).size(); }
+
+// GET http://<host>:<port><path>: the body of a 200 answer, or empty.
+std::string httpGetBody(const std::string& host, int port, const std::string& path) {
+  try {
+    Poco::Net::HTTPClientSession session(host, static_cast<Poco::UInt16>(port));
+    session.setTimeout(Poco::Timespan(3, 0));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& body = session.receiveResponse(response);
+    std::ostringstream text;
+    Poco::StreamCopier::copyStream(body, text);
+    return response.getStatus() == Poco::Net::HTTPResponse::HTTP_OK ? text.str() : "";
+  } catch (const Poco::Exception&) {
+    return "";
+  }
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
@@ -99,16 +124,27 @@ class DaemonE2ETest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testSampleManifestValidates);
   CPPUNIT_TEST(testCreateEditRemove);
   CPPUNIT_TEST(testAdoptionAfterSigkill);
-  CPPUNIT_TEST(testDockerKillRestartsContainer);
+  CPPUNIT_TEST(testKilledAppContainerRestarts);
   CPPUNIT_TEST(testManifestRemovedWhileStopped);
+  CPPUNIT_TEST(testPodNetworkHttpGet);
   CPPUNIT_TEST_SUITE_END();
 
  public:
   void setUp() override {
+    runtime_ = makeTestRuntime();
     node_ = std::make_unique<TestNode>("daemon");
-    node_->requireDocker();
+    node_->setRuntimeEndpoint(runtime_->endpoint());
+    TestRuntime* rt = runtime_.get();
+    const std::string nodeName = node_->name();
+    node_->setDiagnosticsHook([rt, nodeName] { return rt->describe(nodeName); });
+    runtime_->require();
   }
-  void tearDown() override { node_.reset(); }
+  void tearDown() override {
+    const std::string nodeName = node_ ? node_->name() : "";
+    node_.reset();
+    if (runtime_ && !nodeName.empty()) runtime_->removeNodeContainers(nodeName);
+    runtime_.reset();
+  }
 
   void testSampleManifestValidates() {
     const std::string sample = requireEnv("PODWARDEN_SOURCE_DIR") + "/samples/manifests/kube-apiserver.yaml";
@@ -118,11 +154,13 @@ class DaemonE2ETest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_MESSAGE(r.output, r.output.find("0 with errors") != std::string::npos);
   }
 
-  // Write the sample → sandbox + app running under dockershim names, status file Running with Docker's id;
+  // Write the sample → sandbox + app running under the kubelet's names, status file Running with the
+  // runtime's id;
   // add one flag → a new UID replaces the old pod, whose containers are stopped and removed; delete the
   // file → every container of the pod removed and the pod gone from the status file.
   void testCreateEditRemove() {
     TestNode& node = *node_;
+    TestRuntime& rt = *runtime_;
     const int port = freeLoopbackPort();
     const std::string manifestPath = node.manifestDir() + "/kube-apiserver.yaml";
     const std::string podName = node.podName(kPod);
@@ -130,7 +168,7 @@ class DaemonE2ETest : public CppUnit::TestFixture {
     const std::string manifest = node.sampleManifest(port);
     writeFile(manifestPath, manifest);
 
-    RunningPod first = waitSampleRunning(node, 0);
+    RunningPod first = waitSampleRunning(node, rt, 0);
     CPPUNIT_ASSERT_MESSAGE("UID " + first.uid + " is not 32 hex characters",
                            std::regex_match(first.uid, std::regex("[0-9a-f]{32}")));
     StatusPod sp = node.statusPod(kPod, kNamespace);
@@ -138,15 +176,15 @@ class DaemonE2ETest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(first.uid, json::getString(annotations, "kubernetes.io/config.hash"));
     CPPUNIT_ASSERT_EQUAL(std::string("file"), json::getString(annotations, "kubernetes.io/config.source"));
 
-    // `docker ps` for this node shows exactly the two containers, named as dockershim names them.
+    // The runtime lists exactly the two containers for this node, named as the kubelet's would be.
     std::set<std::string> running;
-    for (const auto& c : node.containers(false)) running.insert(c.name);
-    const std::set<std::string> expected = {sandboxContainerName(podName, kNamespace, first.uid, 0),
-                                            appContainerName(kContainer, podName, kNamespace, first.uid, 0)};
-    CPPUNIT_ASSERT_MESSAGE("running containers differ from the dockershim names" + node.diagnostics(),
+    for (const auto& c : rt.listPodContainers(node.name(), false)) running.insert(c.name);
+    const std::set<std::string> expected = {rt.sandboxName(podName, kNamespace, first.uid, 0),
+                                            rt.appName(kContainer, podName, kNamespace, first.uid, 0)};
+    CPPUNIT_ASSERT_MESSAGE("running containers differ from the kubelet's names" + node.diagnostics(),
                            running == expected);
-    CPPUNIT_ASSERT_MESSAGE("the kube-apiserver flags are not visible in docker inspect" + node.diagnostics(),
-                           contains(dockerArgs(node, first.appId), "--secure-port=" + std::to_string(port)));
+    CPPUNIT_ASSERT_MESSAGE("the kube-apiserver flags are not in the runtime's container" + node.diagnostics(),
+                           contains(rt.containerArgv(first.appId), "--secure-port=" + std::to_string(port)));
     CPPUNIT_ASSERT_MESSAGE("nothing answers /healthz on 127.0.0.1:" + std::to_string(port) + node.diagnostics(),
                            waitFor([&] { return httpGetStatus(port, "/healthz") == 200; }, 60));
 
@@ -158,13 +196,12 @@ class DaemonE2ETest : public CppUnit::TestFixture {
     edited.insert(at + flagLine.size(), "    - --v=2\n");
     writeFile(manifestPath, edited);
 
-    RunningPod second = waitSampleRunning(node, 0, first.uid);
+    RunningPod second = waitSampleRunning(node, rt, 0, first.uid);
     CPPUNIT_ASSERT_MESSAGE("the edited pod's container lacks the added flag" + node.diagnostics(),
-                           contains(dockerArgs(node, second.appId), "--v=2"));
+                           contains(rt.containerArgv(second.appId), "--v=2"));
     bool oldGone = node.waitFor(
         [&] {
-          return node.containers(true, {"io.kubernetes.pod.uid=" + first.uid}).empty() &&
-                 statusLacksUid(node, first.uid);
+          return podUidContainers(rt, node.name(), first.uid).empty() && statusLacksUid(node, first.uid);
         },
         kPodStopTimeoutSeconds);
     CPPUNIT_ASSERT_MESSAGE("containers of the old UID " + first.uid +
@@ -172,7 +209,7 @@ class DaemonE2ETest : public CppUnit::TestFixture {
                                node.diagnostics(),
                            oldGone);
     CPPUNIT_ASSERT_MESSAGE("old containers still exist" + node.diagnostics(),
-                           !node.docker().inspect(first.appId) && !node.docker().inspect(first.sandboxId));
+                           !rt.containerExists(first.appId) && !rt.containerExists(first.sandboxId));
 
     // Remove: the pod and all its containers go away; nothing waits for an API server.
     CPPUNIT_ASSERT_EQUAL(0, ::unlink(manifestPath.c_str()));
@@ -180,7 +217,7 @@ class DaemonE2ETest : public CppUnit::TestFixture {
         [&] {
           json::ObjectPtr s = node.status();
           json::ArrayPtr pods = json::getArray(s, "pods");
-          return node.containers(true).empty() && pods && pods->size() == 0;
+          return rt.listPodContainers(node.name(), true).empty() && pods && pods->size() == 0;
         },
         kPodStopTimeoutSeconds);
     CPPUNIT_ASSERT_MESSAGE("removing the manifest did not remove the pod's containers and status entry" +
@@ -193,51 +230,54 @@ class DaemonE2ETest : public CppUnit::TestFixture {
   // restarted (same ids, same StartedAt, restart count 0).
   void testAdoptionAfterSigkill() {
     TestNode& node = *node_;
+    TestRuntime& rt = *runtime_;
     const int port = freeLoopbackPort();
     node.startDaemon();
     writeFile(node.manifestDir() + "/kube-apiserver.yaml", node.sampleManifest(port));
-    RunningPod first = waitSampleRunning(node, 0);
-    const std::string sandboxStarted = startedAt(node, first.sandboxId);
-    const std::string appStarted = startedAt(node, first.appId);
+    RunningPod first = waitSampleRunning(node, rt, 0);
+    const std::string sandboxStarted = startedAt(node, rt, first.sandboxId);
+    const std::string appStarted = startedAt(node, rt, first.appId);
 
     node.killDaemon();
     CPPUNIT_ASSERT_MESSAGE("the pod stopped with podwarden" + node.diagnostics(),
-                           dockerRunning(node, first.sandboxId) && dockerRunning(node, first.appId));
+                           rt.containerRunning(first.sandboxId) && rt.containerRunning(first.appId));
     // A fresh status file proves the second daemon's own view, not the first one's leftovers.
     ::unlink(node.statusPath().c_str());
     node.startDaemon();
 
-    RunningPod again = waitSampleRunning(node, 0);
+    RunningPod again = waitSampleRunning(node, rt, 0);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("UID changed across the restart" + node.diagnostics(), first.uid, again.uid);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("sandbox replaced" + node.diagnostics(), first.sandboxId, again.sandboxId);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("app container replaced" + node.diagnostics(), first.appId, again.appId);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("sandbox restarted" + node.diagnostics(), sandboxStarted,
-                                 startedAt(node, again.sandboxId));
+                                 startedAt(node, rt, again.sandboxId));
     CPPUNIT_ASSERT_EQUAL_MESSAGE("app container restarted" + node.diagnostics(), appStarted,
-                                 startedAt(node, again.appId));
-    std::vector<DockerContainer> all = node.containers(true);
+                                 startedAt(node, rt, again.appId));
+    std::vector<PodContainer> all = rt.listPodContainers(node.name(), true);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("the restarted daemon created containers" + node.diagnostics(), size_t(2),
                                  all.size());
   }
 
-  // `docker kill` of the app container: podwarden restarts it (restartPolicy Always) as restart count 1,
-  // visible in the container name and the status file; the sandbox stays.
-  void testDockerKillRestartsContainer() {
+  // SIGKILL of the app container behind podwarden's back (`docker kill`, `ctr tasks kill`): podwarden
+  // restarts it (restartPolicy Always) as restart count 1, visible in the container's name (attempt) and the
+  // status file; the sandbox stays.
+  void testKilledAppContainerRestarts() {
     TestNode& node = *node_;
+    TestRuntime& rt = *runtime_;
     const int port = freeLoopbackPort();
     node.startDaemon();
     writeFile(node.manifestDir() + "/kube-apiserver.yaml", node.sampleManifest(port));
-    RunningPod first = waitSampleRunning(node, 0);
+    RunningPod first = waitSampleRunning(node, rt, 0);
 
-    node.docker().kill(first.appId);
-    RunningPod second = waitSampleRunning(node, 1);
+    rt.killContainer(first.appId);
+    RunningPod second = waitSampleRunning(node, rt, 1);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("UID changed" + node.diagnostics(), first.uid, second.uid);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("sandbox replaced" + node.diagnostics(), first.sandboxId, second.sandboxId);
     CPPUNIT_ASSERT_MESSAGE("same container id after a restart" + node.diagnostics(), first.appId != second.appId);
     StatusPod sp = node.statusPod(kPod, kNamespace);
-    CPPUNIT_ASSERT_MESSAGE("status lost the container id Docker reports" + node.diagnostics(),
+    CPPUNIT_ASSERT_MESSAGE("status lost the container id the runtime reports" + node.diagnostics(),
                            json::getString(sp.containerStatus(kContainer), "containerID") ==
-                               "docker://" + second.appId);
+                               rt.kind() + "://" + second.appId);
   }
 
   // The manifest disappears while podwarden is not running: the next start finds the pod's containers
@@ -245,24 +285,85 @@ class DaemonE2ETest : public CppUnit::TestFixture {
   // unlike the kubelet, whose deletes wait until every source (including the API) has reported.
   void testManifestRemovedWhileStopped() {
     TestNode& node = *node_;
+    TestRuntime& rt = *runtime_;
     const int port = freeLoopbackPort();
     const std::string manifestPath = node.manifestDir() + "/kube-apiserver.yaml";
     node.startDaemon();
     writeFile(manifestPath, node.sampleManifest(port));
-    waitSampleRunning(node, 0);
+    waitSampleRunning(node, rt, 0);
     CPPUNIT_ASSERT_MESSAGE("podwarden did not stop on SIGTERM" + node.diagnostics(), node.stopDaemon());
     CPPUNIT_ASSERT_MESSAGE("stopping podwarden stopped the pod" + node.diagnostics(),
-                           node.containers(false).size() == 2);
+                           runningCount(rt, node.name()) == 2);
 
     CPPUNIT_ASSERT_EQUAL(0, ::unlink(manifestPath.c_str()));
     node.startDaemon();
-    bool removed = node.waitFor([&] { return node.containers(true).empty(); }, kPodStopTimeoutSeconds);
+    bool removed =
+        node.waitFor([&] { return rt.listPodContainers(node.name(), true).empty(); }, kPodStopTimeoutSeconds);
     CPPUNIT_ASSERT_MESSAGE("the pod whose manifest went away while podwarden was stopped still has containers" +
                                node.diagnostics(),
                            removed);
   }
 
+  // A pod without hostNetwork gets an IP from the runtime's pod network (Docker's bridge; containerd's CNI
+  // bridge from tests/scripts/containerd.sh), the status file reports it, and an HTTP GET against that IP
+  // (what an httpGet probe does) reaches the container. The manifest carries an httpGet readiness probe on
+  // the pod IP; the pod must become Ready with it.
+  void testPodNetworkHttpGet() {
+    TestNode& node = *node_;
+    TestRuntime& rt = *runtime_;
+    const std::string manifest =
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata:\n"
+        "  name: web\n"
+        "  namespace: default\n"
+        "spec:\n"
+        "  terminationGracePeriodSeconds: 2\n"
+        "  containers:\n"
+        "  - name: httpd\n"
+        "    image: " + std::string(kBusyboxImage) + "\n"
+        "    command: [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/var/www\"]\n"
+        "    ports:\n"
+        "    - containerPort: 8080\n"
+        "    readinessProbe:\n"
+        "      httpGet:\n"
+        "        path: /index.html\n"
+        "        port: 8080\n"
+        "      periodSeconds: 1\n";
+    node.startDaemon();
+    writeFile(node.manifestDir() + "/web.yaml", manifest);
+
+    std::string podIP;
+    bool ready = node.waitFor(
+        [&] {
+          StatusPod sp = node.statusPod("web", "default");
+          if (sp.phase() != "Running" || !sp.containerRunning("httpd")) return false;
+          if (!json::getBool(sp.containerStatus("httpd"), "ready")) return false;
+          podIP = json::getString(json::getObject(sp.pod, "status"), "podIP");
+          return !podIP.empty();
+        },
+        kPodStartTimeoutSeconds);
+    CPPUNIT_ASSERT_MESSAGE("pod web did not become Running and Ready with a pod IP" + node.diagnostics(), ready);
+    CPPUNIT_ASSERT_MESSAGE("pod IP " + podIP + " is a host address, not one of the pod network" +
+                               node.diagnostics(),
+                           podIP.rfind("127.", 0) != 0 && podIP != json::getString(json::getObject(
+                                                                           node.statusPod("web", "default").pod,
+                                                                           "status"),
+                                                                       "hostIP"));
+    std::string body;
+    bool answered = e2e::waitFor(
+        [&] {
+          body = httpGetBody(podIP, 8080, "/index.html");
+          return body.find("podwarden test image") != std::string::npos;
+        },
+        30);
+    CPPUNIT_ASSERT_MESSAGE("GET http://" + podIP + ":8080/index.html did not reach the pod (" + rt.kind() + ")" +
+                               node.diagnostics(),
+                           answered);
+  }
+
  private:
+  std::unique_ptr<TestRuntime> runtime_;
   std::unique_ptr<TestNode> node_;
 };
 

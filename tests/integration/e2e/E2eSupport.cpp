@@ -134,6 +134,12 @@ std::string StatusPod::containerId(const std::string& container) const {
   return id.rfind(prefix, 0) == 0 ? id.substr(prefix.size()) : "";
 }
 
+std::string StatusPod::containerIdOf(const std::string& container, const std::string& scheme) const {
+  std::string id = json::getString(containerStatus(container), "containerID");
+  const std::string prefix = scheme + "://";
+  return id.rfind(prefix, 0) == 0 ? id.substr(prefix.size()) : "";
+}
+
 int64_t StatusPod::restartCount(const std::string& container) const {
   return json::getInt(containerStatus(container), "restartCount", -1);
 }
@@ -173,7 +179,8 @@ TestNode::TestNode(const std::string& tag)
       manifestDir_(workDir_ + "/manifests"),
       statusPath_(workDir_ + "/status/status.json"),
       logPath_(workDir_ + "/podwarden.log"),
-      docker_(env("PODWARDEN_DOCKER_HOST", "unix:///run/podwarden-test/docker.sock")) {
+      docker_(env("PODWARDEN_DOCKER_HOST", "unix:///run/podwarden-test/docker.sock")),
+      runtimeEndpoint_(docker_.endpoint()) {
   Poco::File(manifestDir_).createDirectories();
 }
 
@@ -213,7 +220,7 @@ std::vector<std::string> TestNode::runCommand(const std::vector<std::string>& ex
                                    "--hostname-override=" + name_,
                                    "--pod-manifest-path=" + manifestDir_,
                                    "--status-file=" + statusPath_,
-                                   "--container-runtime-endpoint=" + docker_.endpoint(),
+                                   "--container-runtime-endpoint=" + runtimeEndpoint_,
                                    "--plugin-dir=" + requireEnv("PODWARDEN_PLUGIN_DIR"),
                                    std::string("--pod-infra-container-image=") + kPauseImage,
                                    "--pods-dir=" + workDir_ + "/pods",
@@ -354,6 +361,7 @@ std::string TestNode::diagnostics() {
   } catch (const std::exception& e) {
     out << e.what() << "\n";
   }
+  if (diagnosticsHook_) out << diagnosticsHook_();
   return out.str();
 }
 

@@ -64,6 +64,8 @@ struct StatusPod {
   json::ObjectPtr containerStatus(const std::string& container) const;
   // Docker id from containerStatuses[].containerID ("docker://<id>"), empty when absent.
   std::string containerId(const std::string& container) const;
+  // Id from containerStatuses[].containerID when it reads "<scheme>://<id>", else empty.
+  std::string containerIdOf(const std::string& container, const std::string& scheme) const;
   int64_t restartCount(const std::string& container) const;
   bool containerRunning(const std::string& container) const;
 };
@@ -82,6 +84,11 @@ class TestNode {
   const std::string& statusPath() const { return statusPath_; }
   const std::string& logPath() const { return logPath_; }
   DockerClient& docker() { return docker_; }
+
+  // The --container-runtime-endpoint the daemon gets; default: the test dockerd's.
+  void setRuntimeEndpoint(const std::string& endpoint) { runtimeEndpoint_ = endpoint; }
+  // Appended to diagnostics(), e.g. the containers as a runtime other than Docker lists them.
+  void setDiagnosticsHook(std::function<std::string()> hook) { diagnosticsHook_ = std::move(hook); }
 
   // Fails (std::runtime_error) with what to run when the test dockerd or the local images are missing.
   void requireDocker();
@@ -126,6 +133,8 @@ class TestNode {
   std::string statusPath_;
   std::string logPath_;
   DockerClient docker_;
+  std::string runtimeEndpoint_;
+  std::function<std::string()> diagnosticsHook_;
   std::unique_ptr<DaemonProcess> daemon_;
 };
 
