@@ -134,6 +134,7 @@ ProbeManager::Result ProbeManager::result(const std::string& containerId) const 
   Result r;
   auto it = containers_.find(containerId);
   if (it == containers_.end()) return r;
+  r.known = true;
   const Container& c = it->second;
   auto published = [&](ProbeKind kind, ProbeOutcome* out) {
     uint64_t id = c.probes[static_cast<int>(kind)];

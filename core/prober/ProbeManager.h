@@ -76,6 +76,9 @@ class ProbeManager {
     // Liveness or startup probe failed failureThreshold times: kill the container and restart it per
     // restartPolicy.
     bool livenessFailed = false;
+    // False for a container ID the manager has not been given yet; the other fields are then defaults and
+    // callers apply the kubelet's initial results from the spec.
+    bool known = false;
     // With livenessFailed, the kill reason ("Liveness probe failed: HTTP probe failed with statuscode:
     // 500", "Startup probe failed: ..."); otherwise the last readiness failure, if any.
     std::string message;

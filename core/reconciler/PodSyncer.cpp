@@ -612,6 +612,12 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
       st->set("running", r);
       cs->set("state", st);
       prober::ProbeManager::Result probe = probes_ ? probes_->result(latest.id) : prober::ProbeManager::Result();
+      if (probes_ && !probe.known) {
+        // Not registered with the prober yet (it is, below): the kubelet's initial results apply, so a
+        // container with a readiness probe starts not ready and one with a startup probe not started.
+        probe.started = !json::has(spec, "startupProbe");
+        probe.ready = !json::has(spec, "readinessProbe");
+      }
       cs->set("started", probe.started);
       cs->set("ready", probe.ready && probe.started);
       if (!(probe.ready && probe.started)) allReady = false;

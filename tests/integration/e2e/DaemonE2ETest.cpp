@@ -16,6 +16,7 @@
 
 #include <cppunit/extensions/HelperMacros.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <regex>
@@ -306,11 +307,17 @@ class DaemonE2ETest : public CppUnit::TestFixture {
 
   // A pod without hostNetwork gets an IP from the runtime's pod network (Docker's bridge; containerd's CNI
   // bridge from tests/scripts/containerd.sh), the status file reports it, and an HTTP GET against that IP
-  // (what an httpGet probe does) reaches the container. The manifest carries an httpGet readiness probe on
-  // the pod IP; the pod must become Ready with it.
+  // reaches the container. Its httpGet readiness probe (host: the pod IP, as the kubelet's) asks for a file
+  // in a hostPath directory the test controls: while the file is missing the probe gets 404 and the
+  // container is reported not Ready; once the test writes it, the probe passes and it becomes Ready.
+  // (Waits for not-Ready rather than asserting it at once: podwarden reports ready=true until the probe
+  // manager has seen the container, where the kubelet starts a container with a readiness probe not ready.)
   void testPodNetworkHttpGet() {
     TestNode& node = *node_;
     TestRuntime& rt = *runtime_;
+    const std::string www = node.workDir() + "/www";
+    ::mkdir(www.c_str(), 0755);
+    writeFile(www + "/index.html", "podwarden pod network\n");
     const std::string manifest =
         "apiVersion: v1\n"
         "kind: Pod\n"
@@ -322,44 +329,61 @@ class DaemonE2ETest : public CppUnit::TestFixture {
         "  containers:\n"
         "  - name: httpd\n"
         "    image: " + std::string(kBusyboxImage) + "\n"
-        "    command: [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/var/www\"]\n"
+        "    command: [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n"
         "    ports:\n"
         "    - containerPort: 8080\n"
         "    readinessProbe:\n"
         "      httpGet:\n"
-        "        path: /index.html\n"
+        "        path: /ready\n"
         "        port: 8080\n"
-        "      periodSeconds: 1\n";
+        "      periodSeconds: 1\n"
+        "    volumeMounts:\n"
+        "    - name: www\n"
+        "      mountPath: /www\n"
+        "  volumes:\n"
+        "  - name: www\n"
+        "    hostPath:\n"
+        "      path: " + www + "\n";
     node.startDaemon();
     writeFile(node.manifestDir() + "/web.yaml", manifest);
 
     std::string podIP;
-    bool ready = node.waitFor(
+    bool running = node.waitFor(
         [&] {
           StatusPod sp = node.statusPod("web", "default");
           if (sp.phase() != "Running" || !sp.containerRunning("httpd")) return false;
-          if (!json::getBool(sp.containerStatus("httpd"), "ready")) return false;
           podIP = json::getString(json::getObject(sp.pod, "status"), "podIP");
           return !podIP.empty();
         },
         kPodStartTimeoutSeconds);
-    CPPUNIT_ASSERT_MESSAGE("pod web did not become Running and Ready with a pod IP" + node.diagnostics(), ready);
-    CPPUNIT_ASSERT_MESSAGE("pod IP " + podIP + " is a host address, not one of the pod network" +
-                               node.diagnostics(),
-                           podIP.rfind("127.", 0) != 0 && podIP != json::getString(json::getObject(
-                                                                           node.statusPod("web", "default").pod,
-                                                                           "status"),
-                                                                       "hostIP"));
+    CPPUNIT_ASSERT_MESSAGE("pod web did not become Running with a pod IP" + node.diagnostics(), running);
+    const std::string hostIP = json::getString(json::getObject(node.statusPod("web", "default").pod, "status"), "hostIP");
+    CPPUNIT_ASSERT_MESSAGE("pod IP " + podIP + " is a host address, not one of the pod network" + node.diagnostics(),
+                           podIP.rfind("127.", 0) != 0 && podIP != hostIP);
     std::string body;
     bool answered = e2e::waitFor(
         [&] {
           body = httpGetBody(podIP, 8080, "/index.html");
-          return body.find("podwarden test image") != std::string::npos;
+          return body == "podwarden pod network\n";
         },
         30);
     CPPUNIT_ASSERT_MESSAGE("GET http://" + podIP + ":8080/index.html did not reach the pod (" + rt.kind() + ")" +
                                node.diagnostics(),
                            answered);
+    bool notReady = node.waitFor(
+        [&] { return !json::getBool(node.statusPod("web", "default").containerStatus("httpd"), "ready"); },
+        kPodStartTimeoutSeconds);
+    CPPUNIT_ASSERT_MESSAGE("pod web stays Ready although its readiness probe's /ready does not exist" +
+                               node.diagnostics(),
+                           notReady);
+
+    writeFile(www + "/ready", "ok\n");
+    bool ready = node.waitFor(
+        [&] { return json::getBool(node.statusPod("web", "default").containerStatus("httpd"), "ready"); },
+        kPodStartTimeoutSeconds);
+    CPPUNIT_ASSERT_MESSAGE("pod web did not become Ready after /ready appeared (httpGet probe on " + podIP +
+                               ":8080)" + node.diagnostics(),
+                           ready);
   }
 
  private:
