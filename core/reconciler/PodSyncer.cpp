@@ -415,7 +415,13 @@ SyncResult PodSyncer::sync(const manifest::StaticPod& pod, PodRuntimeState& stat
       auto it = groups.find(name);
       int64_t attempt = nextAttempt.count(name) ? nextAttempt[name] : 0;
       if (it != groups.end() && !it->second.empty()) {
-        const ContainerInfo& latest = it->second.front();
+        ContainerInfo& latest = it->second.front();
+        if (latest.state == "CONTAINER_RUNNING") {
+          // A runtime's listing can lag its events (Docker lists a container as running for a moment after
+          // its `die` event); ContainerStatus is authoritative, and a sync woken by that event must see
+          // the exit.
+          latest.state = containerDetail(runtime_, latest.id).state;
+        }
         attempt = std::max(attempt, latest.attempt + 1);
         if (latest.state == "CONTAINER_RUNNING") {
           prober::ProbeManager::Result probe = probes_ ? probes_->result(latest.id) : prober::ProbeManager::Result();

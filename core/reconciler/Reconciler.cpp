@@ -119,9 +119,13 @@ void Reconciler::run() {
       if (it != containerOwner_.end()) {
         dispatch(it->second);
       } else {
-        // A container we have not seen yet (just created by a worker, or created out of band): the
-        // relist will classify it; syncing every pod on each such event would be a storm.
-        Log::debug(kComponent, "event for unknown container " + id.substr(0, 12));
+        // A container we have not seen yet: most likely one a running sync just created (a container that
+        // dies within milliseconds of its start). Those pods sync again when their worker finishes; any
+        // other container is left to the relist (syncing every pod on each such event would be a storm).
+        for (auto& kv : pods_) {
+          if (kv.second.inFlight && kv.second.desired) kv.second.dirty = true;
+        }
+        Log::debug(kComponent, "event for container " + id.substr(0, 12) + " not known yet");
       }
     }
     const auto now = Clock::now();
