@@ -4,6 +4,7 @@
 #include "reconciler/Reconciler.h"
 #include "status/StatusHub.h"
 #include "util/Log.h"
+#include "util/SystemdNotify.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -151,11 +152,14 @@ int runDaemon(const config::Config& cfg) {
     return 1;
   }
 
+  // Type=notify: ready once every source has started (their first snapshots are on the way).
+  systemdNotify("READY=1\nSTATUS=running as node " + cfg.nodeName);
   std::thread signalThread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
     Log::info(kComponent, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
                               "; stopping (pods keep running)");
+    systemdNotify("STOPPING=1");
     reconciler.stop();
   });
   reconciler.run();
