@@ -83,3 +83,28 @@ pw_start_test_dockerd() {
   out=$("$PW_ROOT/tests/scripts/dockerd.sh" start) || return 1
   printf '%s\n' "$out" | sed -n 's/^DOCKER_HOST=//p' | tail -n 1
 }
+
+# pw_deb_install_smoke BUILD_DIR: CI only (PW_CI_INSTALL_DEB=1, set by .ci/run, on a throwaway machine).
+# Builds the .deb packages, installs them with dpkg -i as an operator would, runs the installed binary on
+# the sample manifest (validate, plugins), builds the sample plugin against the installed SDK, and
+# removes the packages again.
+pw_deb_install_smoke() {
+  local build=$1 work prefix
+  work=$(mktemp -d /tmp/pw-deb-XXXXXX)
+  prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+  (cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/pkgs" >"$work/cpack.log" 2>&1) ||
+    { cat "$work/cpack.log" >&2; return 1; }
+  dpkg -i "$work"/pkgs/podwarden_*.deb "$work"/pkgs/podwarden-sdk-dev_*.deb >&2 || return 1
+  local rc=0
+  {
+    "$prefix/bin/podwarden" version &&
+      "$prefix/bin/podwarden" validate "$PW_ROOT/samples/manifests/kube-apiserver.yaml" &&
+      "$prefix/bin/podwarden" plugins | grep -q "runtime-docker" &&
+      cmake -S "$PW_ROOT/samples/plugins/sink-jsonl" -B "$work/sample" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
+      ninja -C "$work/sample" >/dev/null &&
+      "$prefix/bin/podwarden-conformance" "$work/sample/sink-jsonl.so" --config "{\"path\":\"$work/out.jsonl\"}" >/dev/null
+  } >&2 || rc=$?
+  dpkg -r podwarden-sdk-dev podwarden >&2 || rc=1
+  rm -rf "$work"
+  return $rc
+}

@@ -27,6 +27,10 @@ pw_phase "start test containerd" "$PW_ROOT/tests/scripts/containerd.sh" start >&
 pw_phase "import local images into containerd" "$PW_ROOT/samples/images/build-oci-images.sh" >&2
 export PODWARDEN_CONTAINERD_ENDPOINT=unix:///run/podwarden-test/containerd/containerd.sock
 
+if [ "${PW_CI_INSTALL_DEB:-0}" = 1 ]; then
+  pw_phase "install the .deb packages with dpkg -i and use them" pw_deb_install_smoke "$BUILD_DIR"
+fi
+
 rc=0
 pw_phase "ctest" ctest --test-dir "$BUILD_DIR" --output-on-failure "$@" || rc=$?
 exit $rc
