@@ -104,7 +104,7 @@ pw_deb_install_smoke() {
       ninja -C "$work/sample" >/dev/null &&
       "$prefix/bin/podwarden-conformance" "$work/sample/sink-jsonl.so" --config "{\"path\":\"$work/out.jsonl\"}" >/dev/null
   } >&2 || rc=$?
-  dpkg -r podwarden-sdk-dev podwarden >&2 || rc=1
+  dpkg -P podwarden-sdk-dev podwarden >&2 || rc=1
   rm -rf "$work"
   return $rc
 }
