@@ -38,7 +38,9 @@ struct Config {
   std::vector<PluginUse> sinks;
   std::string podsDir = "/var/lib/podwarden/pods";  // per-pod host state (emptyDir volumes)
   std::string logDir = "/var/log/pods";             // CRI log directory root
-  int64_t relistSeconds = 10;                       // runtime relist safety net
+  // Runtime relist period. 0 (default): 10 s when the runtime has an event stream (the relist is only a
+  // safety net), 1 s when it has none (the relist is how exits are seen; the kubelet's PLEG period).
+  int64_t relistSeconds = 0;
   int64_t restartBackoffInitialMs = 10000;          // CrashLoopBackOff / image pull backoff: first delay
   int64_t restartBackoffMaxMs = 300000;             // ... and its cap (kubelet: 10s, 300s)
   int64_t shutdownGraceSeconds = 0;                 // unused in v1: pods keep running when podwarden stops

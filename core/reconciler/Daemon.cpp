@@ -115,7 +115,8 @@ int runDaemon(const config::Config& cfg) {
   opts.sync.translate.hostIP = opts.sync.hostIP;
   opts.sync.nowUnixNs = wallNowNs;
   opts.sync.monotonicNs = monotonicNowNs;
-  opts.relistPeriod = std::chrono::seconds(cfg.relistSeconds > 0 ? cfg.relistSeconds : 10);
+  opts.relistPeriod =
+      std::chrono::seconds(cfg.relistSeconds > 0 ? cfg.relistSeconds : (plugins.runtime->hasEvents() ? 10 : 1));
   opts.backoffInitial = std::chrono::milliseconds(cfg.restartBackoffInitialMs);
   opts.backoffMax = std::chrono::milliseconds(cfg.restartBackoffMaxMs);
   std::vector<std::string> kinds;

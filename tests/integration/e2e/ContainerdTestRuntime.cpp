@@ -63,7 +63,8 @@ class ContainerdTestRuntime : public TestRuntime {
       pc.id = json::getString(s, "id");
       pc.sandbox = true;
       pc.running = json::getString(s, "state") == "SANDBOX_READY";
-      pc.name = sandboxName(m.name, m.ns, m.uid, static_cast<int>(json::getInt(meta, "attempt")));
+      pc.attempt = static_cast<int>(json::getInt(meta, "attempt"));
+      pc.name = sandboxName(m.name, m.ns, m.uid, pc.attempt);
       pc.podUid = json::getString(json::getObject(s, "labels"), "io.kubernetes.pod.uid");
       if (all || pc.running) out.push_back(pc);
     }
@@ -76,8 +77,9 @@ class ContainerdTestRuntime : public TestRuntime {
       PodContainer pc;
       pc.id = json::getString(c, "id");
       pc.running = json::getString(c, "state") == "CONTAINER_RUNNING";
-      pc.name = appName(json::getString(meta, "name"), m.name, m.ns, m.uid,
-                        static_cast<int>(json::getInt(meta, "attempt")));
+      pc.container = json::getString(meta, "name");
+      pc.attempt = static_cast<int>(json::getInt(meta, "attempt"));
+      pc.name = appName(pc.container, m.name, m.ns, m.uid, pc.attempt);
       pc.podUid = json::getString(json::getObject(c, "labels"), "io.kubernetes.pod.uid");
       if (all || pc.running) out.push_back(pc);
     }
@@ -118,6 +120,36 @@ class ContainerdTestRuntime : public TestRuntime {
       out.push_back(args->getElement<std::string>(static_cast<unsigned>(i)));
     }
     return out;
+  }
+
+  // CRI times are unix ns (int64, rendered as JSON strings); an exit code of 0 is omitted on the wire.
+  ContainerRecord containerRecord(const std::string& id) override {
+    ContainerRecord r;
+    json::ObjectPtr c = status(RuntimeCall::kContainerStatus, "containerId", id);
+    if (!c) return r;
+    r.exists = true;
+    r.running = json::getString(c, "state") == "CONTAINER_RUNNING";
+    r.startedNs = json::getInt(c, "startedAt");
+    r.finishedNs = json::getInt(c, "finishedAt");
+    r.exitCode = static_cast<int>(json::getInt(c, "exitCode"));
+    r.oomKilled = json::getString(c, "reason") == "OOMKilled";
+    r.imageRef = json::getString(c, "imageRef");
+    return r;
+  }
+
+  // containerd's record of the container: its OCI spec's linux.resources (what runc writes to the cgroup).
+  ResourceLimits containerResources(const std::string& id) override {
+    CommandResult r = ctr("containers info " + shellQuote(id));
+    if (r.exitCode != 0) throw std::runtime_error("ctr containers info " + id + " on " + endpoint_ + ": " + r.output);
+    json::ObjectPtr resources =
+        json::getObject(json::getObject(json::getObject(json::parseObject(r.output), "Spec"), "linux"), "resources");
+    json::ObjectPtr cpu = json::getObject(resources, "cpu");
+    ResourceLimits l;
+    l.cpuShares = json::getInt(cpu, "shares");
+    l.cpuQuota = json::getInt(cpu, "quota");
+    l.cpuPeriod = json::getInt(cpu, "period");
+    l.memoryBytes = json::getInt(json::getObject(resources, "memory"), "limit");
+    return l;
   }
 
   void killContainer(const std::string& id) override {

@@ -3,6 +3,9 @@
 #include "DockerClient.h"
 #include "E2eSupport.h"
 
+#include <time.h>
+
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
@@ -28,7 +31,47 @@ std::optional<PodContainer> TestRuntime::containerNamed(const std::string& node,
   return std::nullopt;
 }
 
+int64_t parseRfc3339Ns(const std::string& text) {
+  int year, month, day, hour, minute, second;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
+                  &consumed) != 6 ||
+      consumed != 19) {
+    return 0;
+  }
+  if (year <= 1) return 0;
+  size_t pos = 19;
+  int64_t fraction = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    int64_t scale = 100000000;
+    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
+      fraction += (text[pos] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  if (pos + 1 != text.size() || text[pos] != 'Z') return 0;
+  struct tm tm {};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<int64_t>(::timegm(&tm)) * 1000000000 + fraction;
+}
+
 namespace {
+
+// The restart attempt ending a kubelet-style name (..._<attempt>); -1 when there is none.
+int trailingAttempt(const std::string& name) {
+  const size_t underscore = name.rfind('_');
+  if (underscore == std::string::npos || underscore + 1 >= name.size()) return -1;
+  try {
+    return std::stoi(name.substr(underscore + 1));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
 
 class DockerTestRuntime : public TestRuntime {
  public:
@@ -61,6 +104,11 @@ class DockerTestRuntime : public TestRuntime {
       pc.sandbox = c.label("io.kubernetes.docker.type") == "podsandbox" || c.name.rfind("k8s_POD_", 0) == 0;
       pc.running = c.state == "running";
       pc.podUid = c.label("io.kubernetes.pod.uid");
+      // k8s_<container>_<pod>_<ns>_<uid>_<attempt>: no part contains '_' (DNS labels, UIDs).
+      pc.attempt = trailingAttempt(c.name);
+      if (!pc.sandbox && c.name.rfind("k8s_", 0) == 0) {
+        pc.container = c.name.substr(4, c.name.find('_', 4) - 4);
+      }
       out.push_back(pc);
     }
     return out;
@@ -91,6 +139,39 @@ class DockerTestRuntime : public TestRuntime {
   }
 
   void killContainer(const std::string& id) override { docker_.kill(id); }
+
+  ContainerRecord containerRecord(const std::string& id) override {
+    ContainerRecord r;
+    json::ObjectPtr c = docker_.inspect(id);
+    if (!c) return r;
+    json::ObjectPtr state = json::getObject(c, "State");
+    r.exists = true;
+    r.running = json::getBool(state, "Running");
+    r.startedNs = parseRfc3339Ns(json::getString(state, "StartedAt"));
+    r.finishedNs = r.running ? 0 : parseRfc3339Ns(json::getString(state, "FinishedAt"));
+    r.exitCode = static_cast<int>(json::getInt(state, "ExitCode", -1));
+    r.oomKilled = json::getBool(state, "OOMKilled");
+    r.imageRef = json::getString(c, "Image");
+    return r;
+  }
+
+  // NanoCpus (`docker run --cpus`) is the same limit as quota/period over Docker's 100 ms period.
+  ResourceLimits containerResources(const std::string& id) override {
+    json::ObjectPtr c = docker_.inspect(id);
+    if (!c) throw std::runtime_error("Docker at " + docker_.endpoint() + " has no container " + id);
+    json::ObjectPtr hc = json::getObject(c, "HostConfig");
+    ResourceLimits l;
+    l.cpuShares = json::getInt(hc, "CpuShares");
+    l.cpuQuota = json::getInt(hc, "CpuQuota");
+    l.cpuPeriod = json::getInt(hc, "CpuPeriod");
+    const int64_t nano = json::getInt(hc, "NanoCpus");
+    if (l.cpuQuota == 0 && nano != 0) {
+      l.cpuPeriod = 100000;
+      l.cpuQuota = nano / 10000;
+    }
+    l.memoryBytes = json::getInt(hc, "Memory");
+    return l;
+  }
 
   void removeNodeContainers(const std::string& node) override {
     try {

@@ -8,6 +8,7 @@
 
 #include "util/Json.h"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,28 @@ struct PodContainer {
   bool sandbox = false;
   bool running = false;  // Docker "running"; CRI CONTAINER_RUNNING or SANDBOX_READY
   std::string podUid;    // io.kubernetes.pod.uid
+  std::string container;  // the pod spec's container name; empty for a sandbox
+  int attempt = -1;       // restart attempt: the last field of the name (CRI metadata.attempt)
+};
+
+// One container's lifecycle as the runtime records it (Docker State; CRI ContainerStatus).
+struct ContainerRecord {
+  bool exists = false;
+  bool running = false;
+  int exitCode = -1;       // valid when finishedNs != 0
+  int64_t startedNs = 0;   // unix ns; 0 when never started
+  int64_t finishedNs = 0;  // unix ns; 0 while not finished
+  bool oomKilled = false;  // Docker State.OOMKilled; CRI reason "OOMKilled"
+  std::string imageRef;    // Docker's Image (sha256:...); CRI imageRef
+};
+
+// The cgroup settings the runtime applies to a container (Docker HostConfig; the OCI spec's
+// linux.resources that containerd holds). 0 when not set. CPU quota/period in microseconds.
+struct ResourceLimits {
+  int64_t cpuShares = 0;
+  int64_t cpuQuota = 0;
+  int64_t cpuPeriod = 0;
+  int64_t memoryBytes = 0;
 };
 
 class TestRuntime {
@@ -59,11 +82,20 @@ class TestRuntime {
   virtual std::string appName(const std::string& container, const std::string& pod, const std::string& ns,
                               const std::string& uid, int attempt) const = 0;
 
+  // What the runtime recorded about container `id`; exists == false when it does not know the id.
+  virtual ContainerRecord containerRecord(const std::string& id) = 0;
+  // The resources applied to app container `id`; throws when the runtime does not know it.
+  virtual ResourceLimits containerResources(const std::string& id) = 0;
+
   // The node's containers one per line, for assertion messages.
   std::string describe(const std::string& node);
 
   std::optional<PodContainer> containerNamed(const std::string& node, const std::string& name, bool all);
 };
+
+// Unix ns of an RFC 3339 UTC time with optional fraction; 0 for other text and Docker's zero time
+// ("0001-01-01T00:00:00Z").
+int64_t parseRfc3339Ns(const std::string& text);
 
 // From PODWARDEN_E2E_RUNTIME; throws naming the variable for an unknown value.
 std::unique_ptr<TestRuntime> makeTestRuntime();

@@ -1,8 +1,8 @@
-// CrashLoopBackOffTest - CrashLoopBackOff on a real dockerd (issue 3: "Always + a container that exits 1
-// each time: restarts at 10, 20, 40 s… (injected clock), status CrashLoopBackOff; once on real dockerd with
-// a shortened backoff config"). The daemon runs with a 1 s / 4 s backoff; the crashing container lives 1 s
+// CrashLoopBackOffTest - CrashLoopBackOff on a real runtime, Docker or containerd (issue 3: "Always + a
+// container that exits 1 each time: restarts at 10, 20, 40 s… (injected clock), status CrashLoopBackOff;
+// once on real dockerd with a shortened backoff config"). The daemon runs with a 1 s / 4 s backoff; the crashing container lives 1 s
 // so that its exit comes after the sync that started it has finished. Gaps between restarts are measured
-// with Docker's own StartedAt/FinishedAt and checked only from below (the backoff is a minimum; a busy
+// with the runtime's own started/finished times and checked only from below (the backoff is a minimum; a busy
 // machine may add to it).
 #include "LifecycleSupport.h"
 
@@ -25,15 +25,18 @@ class CrashLoopBackOffTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE_END();
 
  public:
-  void setUp() override { node_ = std::make_unique<TestNode>("crash"); }
-  void tearDown() override { node_.reset(); }
+  void setUp() override {
+    node_ = std::make_unique<TestNode>("crash");
+    rt_ = attachRuntime(*node_);
+  }
+  void tearDown() override { releaseNode(node_, rt_); }
 
   // Always + exit 1 every time: restarted again and again, each wait at least the backoff delay
   // (first restart immediate, then 1 s, 2 s, 4 s, capped at 4 s); meanwhile the status says
   // waiting/CrashLoopBackOff naming the delay, lastState.terminated exit 1 reason Error, phase Running.
   void testAlwaysCrashLoopBackOff() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(node.manifestDir() + "/crasher.yaml",
                    oneContainerPod("crasher", "Always", "crash", "sleep 1; exit 1"));
 
@@ -41,7 +44,7 @@ class CrashLoopBackOffTest : public CppUnit::TestFixture {
       int64_t started = 0;
       int64_t finished = 0;
     };
-    std::map<int, Times> attempts;  // from Docker, by attempt
+    std::map<int, Times> attempts;  // from the runtime, by attempt
     json::ObjectPtr crashLoopSeen;  // a container status showing CrashLoopBackOff
     std::string crashLoopPhase;
     int64_t lastRestartCount = -1;
@@ -49,14 +52,11 @@ class CrashLoopBackOffTest : public CppUnit::TestFixture {
     const int lastAttempt = 4;
     bool ok = node.waitFor(
         [&] {
-          for (const auto& c : appContainers(node, "crash")) {
-            int attempt = attemptOf(c.name);
-            if (attempt < 0 || c.state != "exited") continue;
-            json::ObjectPtr inspected = node.docker().inspect(c.id);
-            if (!inspected) continue;
-            json::ObjectPtr st = json::getObject(inspected, "State");
-            attempts[attempt] = {parseTimeNs(json::getString(st, "StartedAt")),
-                                 parseTimeNs(json::getString(st, "FinishedAt"))};
+          for (const auto& c : appContainers(*rt_, node, "crash")) {
+            if (c.attempt < 0 || c.running) continue;
+            e2e::ContainerRecord r = rt_->containerRecord(c.id);
+            if (!r.exists) continue;
+            attempts[c.attempt] = {r.startedNs, r.finishedNs};
           }
           StatusPod sp = node.statusPod("crasher", kNs);
           json::ObjectPtr cs = containerStatus(sp, "crash");
@@ -88,14 +88,14 @@ class CrashLoopBackOffTest : public CppUnit::TestFixture {
     }
     CPPUNIT_ASSERT_MESSAGE(
         "the crashing container was not restarted " + std::to_string(lastAttempt) +
-            " times with a CrashLoopBackOff status in between; Docker showed:" + seen.str() +
+            " times with a CrashLoopBackOff status in between; " + rt_->kind() + " showed:" + seen.str() +
             "\n  highest restartCount in status: " + std::to_string(lastRestartCount) + node.diagnostics(),
         ok);
     CPPUNIT_ASSERT_MESSAGE("restartCount went down: " + countRegression, countRegression.empty());
 
-    // Replays the kubelet's backoff over what Docker saw: restart k may not come sooner than the current
+    // Replays the kubelet's backoff over what the runtime saw: restart k may not come sooner than the current
     // delay after attempt k-1 finished; each restart doubles the delay up to the cap; an entry untouched
-    // for more than twice the cap starts over at the initial delay. Docker's StartedAt stands in for the
+    // for more than twice the cap starts over at the initial delay. The runtime's start time stands in for the
     // restart decision (it comes a little later). 100 ms of slack for reading two clocks.
     const int64_t initialNs = kBackoffInitialSeconds * 1000000000LL;
     const int64_t maxNs = kBackoffMaxSeconds * 1000000000LL;
@@ -120,7 +120,7 @@ class CrashLoopBackOffTest : public CppUnit::TestFixture {
       }
       lastUpdateNs = restartNs;
     }
-    std::cout << "\n  CrashLoopBackOff on Docker:" << seen.str() << std::endl;
+    std::cout << "\n  CrashLoopBackOff on " << rt_->kind() << ":" << seen.str() << std::endl;
     CPPUNIT_ASSERT_MESSAGE(
         "no restart waited for a doubled delay: the backoff kept starting over because the gaps exceeded "
         "twice "
@@ -146,13 +146,14 @@ class CrashLoopBackOffTest : public CppUnit::TestFixture {
                            parseTimeNs(json::getString(last, "startedAt")) > 0 &&
                                parseTimeNs(json::getString(last, "finishedAt")) > 0);
     CPPUNIT_ASSERT_MESSAGE("lastState containerID" + dump,
-                           json::getString(last, "containerID").rfind("docker://", 0) == 0);
+                           json::getString(last, "containerID").rfind(rt_->kind() + "://", 0) == 0);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("ready while crash-looping" + dump, false,
                                  json::getBool(crashLoopSeen, "ready", true));
   }
 
  private:
   std::unique_ptr<TestNode> node_;
+  std::unique_ptr<TestRuntime> rt_;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(CrashLoopBackOffTest);

@@ -1,5 +1,5 @@
-// HooksTest - lifecycle.postStart on a real dockerd (issue 3: "postStart (exec, httpGet): failure kills the
-// container with reason FailedPostStartHook"). preStop ordering is in TerminationTest.
+// HooksTest - lifecycle.postStart on a real runtime, Docker or containerd (issue 3: "postStart (exec,
+// httpGet): failure kills the container with reason FailedPostStartHook"). preStop ordering is in TerminationTest.
 #include "LifecycleSupport.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -52,14 +52,15 @@ class HooksTest : public CppUnit::TestFixture {
  public:
   void setUp() override {
     node_ = std::make_unique<TestNode>("hooks");
+    rt_ = attachRuntime(*node_);
     data_ = makeDir(node_->workDir() + "/data");
   }
-  void tearDown() override { node_.reset(); }
+  void tearDown() override { releaseNode(node_, rt_); }
 
   // A succeeding postStart runs inside the container; the container keeps running, not restarted.
   void testPostStartExecRuns() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(node.manifestDir() + "/started.yaml",
                    podWithPostStart("started", "Always", data_,
                                     "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done",
@@ -84,7 +85,7 @@ class HooksTest : public CppUnit::TestFixture {
   // Failed.
   void testFailingPostStartKillsContainer() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(node.manifestDir() + "/badhook.yaml",
                    podWithPostStart("badhook", "Never", data_, "while :; do sleep 1; done",
                                     "echo poststart >> /data/marks; exit 7"));
@@ -113,6 +114,7 @@ class HooksTest : public CppUnit::TestFixture {
 
  private:
   std::unique_ptr<TestNode> node_;
+  std::unique_ptr<TestRuntime> rt_;
   std::string data_;
 };
 

@@ -1,6 +1,6 @@
-// InitContainersTest - init containers on a real dockerd (issue 3: "Two init containers run in order; a
-// failing one blocks the app containers and is retried per policy"). The containers leave their traces in
-// a hostPath directory of the test's work dir; Docker's StartedAt/FinishedAt give the order.
+// InitContainersTest - init containers on a real runtime, Docker or containerd (issue 3: "Two init
+// containers run in order; a failing one blocks the app containers and is retried per policy"). The containers leave their traces in
+// a hostPath directory of the test's work dir; the runtime's started/finished times give the order.
 #include "LifecycleSupport.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -48,16 +48,15 @@ std::string podWithInit(const std::string& name, const std::string& policy, cons
          initContainers + "  containers:\n" + containers;
 }
 
-std::string dockerId(const json::ObjectPtr& cs) {
-  std::string id = json::getString(cs, "containerID");
-  return id.rfind("docker://", 0) == 0 ? id.substr(9) : "";
+// The runtime's id from a containerStatuses[] entry ("<kind>://<id>"); empty for another scheme.
+std::string runtimeId(TestRuntime& rt, const json::ObjectPtr& cs) {
+  const std::string id = json::getString(cs, "containerID");
+  const std::string scheme = rt.kind() + "://";
+  return id.rfind(scheme, 0) == 0 ? id.substr(scheme.size()) : "";
 }
 
-bool hasAppContainer(TestNode& node, const std::string& container) {
-  for (const auto& c : node.containers(true)) {
-    if (c.name.rfind("k8s_" + container + "_", 0) == 0) return true;
-  }
-  return false;
+bool hasAppContainer(TestRuntime& rt, TestNode& node, const std::string& container) {
+  return !appContainers(rt, node, container).empty();
 }
 
 std::string conditionStatus(const StatusPod& sp, const std::string& type) {
@@ -76,14 +75,15 @@ class InitContainersTest : public CppUnit::TestFixture {
  public:
   void setUp() override {
     node_ = std::make_unique<TestNode>("init");
+    rt_ = attachRuntime(*node_);
     data_ = makeDir(node_->workDir() + "/data");
   }
-  void tearDown() override { node_.reset(); }
+  void tearDown() override { releaseNode(node_, rt_); }
 
   // first, then second, each to completion, then the app, which sees both lines in order.
   void testInitContainersRunInOrder() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(
         node.manifestDir() + "/ordered.yaml",
         podWithInit("ordered", "Always", data_,
@@ -116,23 +116,22 @@ class InitContainersTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(name) + " restartCount" + dump, int64_t(0),
                                    json::getInt(cs, "restartCount", -1));
       CPPUNIT_ASSERT_MESSAGE(std::string(name) + " ready" + dump, json::getBool(cs, "ready"));
-      json::ObjectPtr st = dockerState(node, dockerId(cs));
-      int64_t started = parseTimeNs(json::getString(st, "StartedAt"));
+      e2e::ContainerRecord r = recordOf(*rt_, node, runtimeId(*rt_, cs));
       CPPUNIT_ASSERT_MESSAGE(std::string(name) + " started before " + previous + " finished" + dump,
-                             started > 0 && started >= previousFinish);
-      previousFinish = parseTimeNs(json::getString(st, "FinishedAt"));
+                             r.startedNs > 0 && r.startedNs >= previousFinish);
+      previousFinish = r.finishedNs;
       previous = name;
     }
-    json::ObjectPtr app = dockerState(node, dockerId(containerStatus(sp, "app")));
+    e2e::ContainerRecord app = recordOf(*rt_, node, runtimeId(*rt_, containerStatus(sp, "app")));
     CPPUNIT_ASSERT_MESSAGE("app started before the last init container finished" + dump,
-                           parseTimeNs(json::getString(app, "StartedAt")) >= previousFinish);
+                           app.startedNs >= previousFinish);
   }
 
   // OnFailure: an init container failing twice is retried (with backoff); the app container is created only
   // after its third run succeeded.
   void testFailingInitRetriedUntilItSucceeds() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(
         node.manifestDir() + "/flaky.yaml",
         podWithInit("flaky", "OnFailure", data_,
@@ -151,7 +150,7 @@ class InitContainersTest : public CppUnit::TestFixture {
           if (failedOnce && json::getInt(init, "restartCount") < 2) {
             // Between failures: the app must not exist yet and the pod is not initialized.
             sawBlocked = true;
-            if (hasAppContainer(node, "app"))
+            if (hasAppContainer(*rt_, node, "app"))
               blockedProblem = "an app container exists while the init container fails";
             if (p.phase() != "Pending") blockedProblem = "phase " + p.phase() + " while initializing";
             if (conditionStatus(p, "Initialized") != "False")
@@ -177,7 +176,7 @@ class InitContainersTest : public CppUnit::TestFixture {
   // container is never created, the pod stays Pending and not Initialized.
   void testFailingInitBlocksAppContainers() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(
         node.manifestDir() + "/blocked.yaml",
         podWithInit("blocked", "Always", data_, container("broken", "echo x >> /data/attempts; exit 3"),
@@ -195,7 +194,7 @@ class InitContainersTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL_MESSAGE("phase" + dump, std::string("Pending"), sp.phase());
     CPPUNIT_ASSERT_EQUAL_MESSAGE("Initialized" + dump, std::string("False"),
                                  conditionStatus(sp, "Initialized"));
-    CPPUNIT_ASSERT_MESSAGE("an app container was created" + dump, !hasAppContainer(node, "app"));
+    CPPUNIT_ASSERT_MESSAGE("an app container was created" + dump, !hasAppContainer(*rt_, node, "app"));
     CPPUNIT_ASSERT_MESSAGE("the app container ran" + dump, !e2e::fileExists(data_ + "/app-ran"));
     json::ObjectPtr app = containerStatus(sp, "app");
     CPPUNIT_ASSERT_MESSAGE("the app container's status should be waiting" + dump, stateOf(app, "waiting"));
@@ -209,7 +208,7 @@ class InitContainersTest : public CppUnit::TestFixture {
   // Never + a failing init container: the pod fails, no retry, no app container.
   void testFailingInitWithNeverFailsPod() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(
         node.manifestDir() + "/doomed.yaml",
         podWithInit("doomed", "Never", data_, container("broken", "echo x >> /data/attempts; exit 3"),
@@ -222,13 +221,14 @@ class InitContainersTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL_MESSAGE("phase" + dump, std::string("Failed"), sp.phase());
     CPPUNIT_ASSERT_EQUAL_MESSAGE("the init container was retried under restartPolicy Never" + dump,
                                  std::string("x\n"), e2e::readFile(data_ + "/attempts"));
-    CPPUNIT_ASSERT_MESSAGE("an app container was created" + dump, !hasAppContainer(node, "app"));
+    CPPUNIT_ASSERT_MESSAGE("an app container was created" + dump, !hasAppContainer(*rt_, node, "app"));
     json::ObjectPtr term = stateOf(containerStatus(sp, "broken", true), "terminated");
     CPPUNIT_ASSERT_EQUAL_MESSAGE("init exit code" + dump, int64_t(3), json::getInt(term, "exitCode", -1));
   }
 
  private:
   std::unique_ptr<TestNode> node_;
+  std::unique_ptr<TestRuntime> rt_;
   std::string data_;
 };
 

@@ -8,11 +8,14 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/URI.h>
-#include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <istream>
+#include <stdexcept>
 
 namespace podwarden::lifecycle {
 
@@ -46,26 +49,45 @@ std::string oneContainerPod(const std::string& name, const std::string& policy, 
   });
 }
 
-int attemptOf(const std::string& dockerName) {
-  size_t underscore = dockerName.rfind('_');
-  try {
-    return std::stoi(dockerName.substr(underscore + 1));
-  } catch (...) {
-    return -1;
-  }
-}
-
-std::vector<e2e::DockerContainer> appContainers(TestNode& node, const std::string& container) {
-  std::vector<e2e::DockerContainer> out;
-  for (const auto& c : node.containers(true)) {
-    if (c.name.rfind("k8s_" + container + "_", 0) == 0) out.push_back(c);
+std::vector<e2e::PodContainer> appContainers(TestRuntime& rt, TestNode& node, const std::string& container) {
+  std::vector<e2e::PodContainer> out;
+  for (const auto& c : rt.listPodContainers(node.name(), true)) {
+    if (!c.sandbox && c.container == container) out.push_back(c);
   }
   return out;
 }
 
-void startNode(TestNode& node) {
-  node.requireDocker();
-  node.startDaemon(shortBackoffFlags());
+std::unique_ptr<TestRuntime> attachRuntime(TestNode& node) {
+  std::unique_ptr<TestRuntime> rt = e2e::makeTestRuntime();
+  node.setRuntimeEndpoint(rt->endpoint());
+  TestRuntime* raw = rt.get();
+  const std::string nodeName = node.name();
+  node.setDiagnosticsHook([raw, nodeName] { return raw->describe(nodeName); });
+  return rt;
+}
+
+void releaseNode(std::unique_ptr<TestNode>& node, std::unique_ptr<TestRuntime>& rt) {
+  const std::string nodeName = node ? node->name() : "";
+  node.reset();
+  if (rt && !nodeName.empty()) rt->removeNodeContainers(nodeName);
+  rt.reset();
+}
+
+void startNode(TestNode& node, TestRuntime& rt) {
+  rt.require();
+  std::vector<std::string> flags = shortBackoffFlags();
+  // containerd 1.6 has no CRI event stream, so podwarden sees exits only when it relists. The 10 s default
+  // suits the kubelet's 10 s / 300 s backoff, but a relist slower than twice the shortened cap (8 s) would
+  // reset the backoff before every restart; 1 s is the kubelet's own relist period without events (generic
+  // PLEG). Docker keeps the default: there the restart must come from the exit event.
+  if (rt.kind() == "containerd") {
+    flags.push_back("--relist-period=" + std::to_string(kRelistSecondsWithoutEvents) + "s");
+  }
+  node.startDaemon(flags);
+}
+
+std::string statusContainerId(const StatusPod& pod, TestRuntime& rt, const std::string& container) {
+  return pod.containerIdOf(container, rt.kind());
 }
 
 StatusPod waitStatus(TestNode& node, const std::string& manifestName, const std::string& ns,
@@ -110,35 +132,7 @@ json::ObjectPtr condition(const StatusPod& pod, const std::string& type) {
   return nullptr;
 }
 
-int64_t parseTimeNs(const std::string& text) {
-  int year, month, day, hour, minute, second;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute, &second,
-                  &consumed) != 6 ||
-      consumed != 19) {
-    return 0;
-  }
-  if (year <= 1) return 0;  // Docker's "0001-01-01T00:00:00Z": never started / not finished
-  size_t pos = 19;
-  int64_t fraction = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    int64_t scale = 100000000;
-    for (++pos; pos < text.size() && text[pos] >= '0' && text[pos] <= '9'; ++pos) {
-      fraction += (text[pos] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  // Only UTC ("Z"): what Docker and podwarden's status both write.
-  if (pos + 1 != text.size() || text[pos] != 'Z') return 0;
-  struct tm tm {};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<int64_t>(::timegm(&tm)) * 1000000000 + fraction;
-}
+int64_t parseTimeNs(const std::string& text) { return e2e::parseRfc3339Ns(text); }
 
 int64_t wallNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -151,16 +145,69 @@ std::string makeDir(const std::string& path) {
   return path;
 }
 
-json::ObjectPtr dockerState(TestNode& node, const std::string& id) {
-  json::ObjectPtr c = node.docker().inspect(id);
-  if (!c) CPPUNIT_FAIL("Docker has no container " + id + node.diagnostics());
-  return json::getObject(c, "State");
+e2e::ContainerRecord recordOf(TestRuntime& rt, TestNode& node, const std::string& id) {
+  e2e::ContainerRecord r = rt.containerRecord(id);
+  if (!r.exists) CPPUNIT_FAIL(rt.kind() + " has no container " + id + node.diagnostics());
+  return r;
+}
+
+// ---- ExitWatcher
+
+bool ExitWatcher::wait(int timeoutSeconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+  while (!done_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  return seen_;
+}
+
+int ExitWatcher::exitCode() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return exitCode_;
+}
+
+int64_t ExitWatcher::timeNs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return timeNs_;
+}
+
+std::string ExitWatcher::error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return error_.empty() ? "no exit event yet" : error_;
+}
+
+void ExitWatcher::recordExit(int exitCode, int64_t timeNs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  exitCode_ = exitCode;
+  timeNs_ = timeNs;
+  seen_ = true;
+}
+
+void ExitWatcher::recordError(const std::string& error) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (error_.empty()) error_ = error;
+}
+
+void ExitWatcher::finish() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!seen_ && error_.empty()) error_ = "the event stream ended without an exit event";
+  }
+  done_ = true;
+}
+
+std::unique_ptr<ExitWatcher> watchExit(TestRuntime& rt, const std::string& containerId, int timeoutSeconds) {
+  const std::string endpoint = rt.endpoint();
+  const std::string socketPath = endpoint.rfind("unix://", 0) == 0 ? endpoint.substr(7) : endpoint;
+  if (rt.kind() == "docker") return std::make_unique<DieWatcher>(endpoint, containerId, timeoutSeconds);
+  return std::make_unique<TaskExitWatcher>(socketPath, containerId);
 }
 
 // ---- DieWatcher
 
 DieWatcher::DieWatcher(const std::string& endpoint, const std::string& containerId, int timeoutSeconds)
-    : containerId_(containerId) {
+    : ExitWatcher(containerId) {
   const std::string scheme = "unix://";
   const std::string socketPath = endpoint.rfind(scheme, 0) == 0 ? endpoint.substr(scheme.size()) : endpoint;
   const int64_t nowS = wallNowNs() / 1000000000;
@@ -207,56 +254,115 @@ void DieWatcher::read() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       connected_ = true;
-      if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
-        error_ = "GET " + pathAndQuery_ + " answered " + std::to_string(response.getStatus());
-      }
+    }
+    if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
+      recordError("GET " + pathAndQuery_ + " answered " + std::to_string(response.getStatus()));
+      finish();
+      return;
     }
     std::string line;
-    while (error_.empty() && std::getline(in, line)) {
+    while (std::getline(in, line)) {
       if (line.find_first_not_of(" \r\n\t") == std::string::npos) continue;
       json::ObjectPtr event = json::parseObject(line);
       json::ObjectPtr actor = json::getObject(event, "Actor");
       if (json::getString(event, "Action") != "die" || json::getString(actor, "ID") != containerId_) continue;
       std::string code = json::getString(json::getObject(actor, "Attributes"), "exitCode", "-1");
-      std::lock_guard<std::mutex> lock(mutex_);
-      exitCode_ = std::stoi(code);
-      timeNs_ = json::getInt(event, "timeNano");
-      seen_ = true;
+      recordExit(std::stoi(code), json::getInt(event, "timeNano"));
       break;
     }
-    if (!seen_ && error_.empty()) error_ = "the event stream ended without a die event";
   } catch (const Poco::Exception& e) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    error_ = "event stream: " + e.displayText();
+    recordError("event stream: " + e.displayText());
   } catch (const std::exception& e) {
+    recordError(std::string("event stream: ") + e.what());
+  }
+  finish();
+}
+
+// ---- TaskExitWatcher
+
+TaskExitWatcher::TaskExitWatcher(const std::string& socketPath, const std::string& containerId)
+    : ExitWatcher(containerId),
+      socketPath_(socketPath),
+      syncNamespace_("podwarden-e2e-sync-" + std::to_string(::getpid()) + "-" + std::to_string(wallNowNs())) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error("pipe for ctr events failed");
+  child_ = ::fork();
+  if (child_ < 0) throw std::runtime_error("fork for ctr events failed");
+  if (child_ == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execlp("ctr", "ctr", "--address", socketPath_.c_str(), "events", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  fd_ = fds[0];
+  reader_ = std::thread([this] { read(); });
+  // Each round publishes /namespaces/create for the scratch namespace; the stream is live once one arrives.
+  const std::string ctr = "ctr --address " + e2e::shellQuote(socketPath_) + " namespaces ";
+  for (int round = 0; round < 50 && !done_; ++round) {
+    e2e::runCommand(ctr + "create " + e2e::shellQuote(syncNamespace_));
+    e2e::runCommand(ctr + "remove " + e2e::shellQuote(syncNamespace_));
+    for (int i = 0; i < 10; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (synced_) return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!synced_) throw std::runtime_error("ctr events at " + socketPath_ + " delivered nothing: " + error_);
+}
+
+TaskExitWatcher::~TaskExitWatcher() {
+  if (child_ > 0) {
+    ::kill(child_, SIGKILL);
+    ::waitpid(child_, nullptr, 0);
+  }
+  if (reader_.joinable()) reader_.join();
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// Lines read "<date> <time> <zone> UTC <namespace> <topic> <event JSON>".
+void TaskExitWatcher::read() {
+  std::string pending;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    pending.append(buffer, static_cast<size_t>(n));
+    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1)) {
+      const std::string line = pending.substr(0, nl);
+      const size_t brace = line.find('{');
+      if (brace == std::string::npos) {
+        recordError("ctr events: " + line);
+        continue;
+      }
+      try {
+        json::ObjectPtr event = json::parseObject(line.substr(brace));
+        if (line.find(" /namespaces/create ") != std::string::npos &&
+            json::getString(event, "name") == syncNamespace_) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          synced_ = true;
+        } else if (line.find(" /tasks/exit ") != std::string::npos &&
+                   json::getString(event, "container_id") == containerId_ &&
+                   json::getString(event, "id") == containerId_) {
+          // exit_status is omitted when 0 (protobuf rendering).
+          recordExit(static_cast<int>(json::getInt(event, "exit_status")),
+                     parseTimeNs(json::getString(event, "exited_at")));
+          break;
+        }
+      } catch (const std::exception& e) {
+        recordError(std::string("ctr events line ") + line + ": " + e.what());
+      }
+    }
     std::lock_guard<std::mutex> lock(mutex_);
-    error_ = std::string("event stream: ") + e.what();
+    if (seen_) break;
   }
-  done_ = true;
-}
-
-bool DieWatcher::wait(int timeoutSeconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
-  while (!done_ && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  return seen_;
-}
-
-int DieWatcher::exitCode() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return exitCode_;
-}
-
-int64_t DieWatcher::timeNs() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return timeNs_;
-}
-
-std::string DieWatcher::error() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return error_.empty() ? "no die event yet" : error_;
+  finish();
 }
 
 }  // namespace podwarden::lifecycle

@@ -1,7 +1,7 @@
 // PodStatusTest - the status JSON of a running pod, field by field, against a hand-written expected
-// PodStatus (issue 3: "The status JSON of a running pod is checked field by field"). Values only Docker or
-// the machine can know (container id, StartedAt, image id, host IP) are read from Docker and getifaddrs,
-// never from podwarden. Every key of the actual status must be expected: an extra or missing field fails.
+// PodStatus (issue 3: "The status JSON of a running pod is checked field by field"). Values only the runtime
+// (Docker or containerd) or the machine can know (container id, start time, image id, host IP) are read from
+// the runtime (TestRuntime) and getifaddrs, never from podwarden. Every key of the actual status must be expected: an extra or missing field fails.
 #include <arpa/inet.h>
 #include "LifecycleSupport.h"
 
@@ -159,8 +159,11 @@ class PodStatusTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE_END();
 
  public:
-  void setUp() override { node_ = std::make_unique<TestNode>("status"); }
-  void tearDown() override { node_.reset(); }
+  void setUp() override {
+    node_ = std::make_unique<TestNode>("status");
+    rt_ = attachRuntime(*node_);
+  }
+  void tearDown() override { releaseNode(node_, rt_); }
 
   // The field-by-field comparison itself: each kind of difference is reported, matches are not.
   void testComparisonCatchesDifferences() {
@@ -194,7 +197,7 @@ class PodStatusTest : public CppUnit::TestFixture {
   // would write it; startTime and unchanged conditions' lastTransitionTime survive a container restart.
   void testRunningPodStatusFieldByField() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     const int64_t writtenNs = wallNowNs();
     e2e::writeFile(node.manifestDir() + "/burstable.yaml", pod("burstable",
                                                                "    resources:\n"
@@ -218,11 +221,10 @@ class PodStatusTest : public CppUnit::TestFixture {
           },
           "Running and Ready");
       json::ObjectPtr actual = json::getObject(sp.pod, "status");
-      const std::string id = sp.containerId("web");
-      json::ObjectPtr inspected = node.docker().inspect(id);
-      CPPUNIT_ASSERT_MESSAGE("Docker has no container " + id + node.diagnostics(), inspected);
-      const std::string dockerStarted = json::getString(json::getObject(inspected, "State"), "StartedAt");
-      const std::string imageId = json::getString(inspected, "Image");
+      const std::string id = statusContainerId(sp, *rt_, "web");
+      const e2e::ContainerRecord record = recordOf(*rt_, node, id);
+      const std::string runtimeStarted = json::rfc3339(record.startedNs);
+      const std::string imageId = record.imageRef;
       // imageID: a repo digest when the image came from a registry (docker-pullable://), otherwise the
       // image id, bare (CRI imageRef) or with dockershim's docker:// prefix.
       const std::string imageIdChoices = "<one-of:" + imageId + "|docker://" + imageId + ">";
@@ -256,7 +258,7 @@ class PodStatusTest : public CppUnit::TestFixture {
           }
         ]
       })");
-      // The values that only Docker and this machine know.
+      // The values that only the runtime and this machine know.
       std::string text = json::stringify(expected);
       auto replace = [&text](const std::string& from, const std::string& to) {
         for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
@@ -265,9 +267,9 @@ class PodStatusTest : public CppUnit::TestFixture {
       };
       replace("HOST_IP", hostIP);
       replace("QOS", name == "burstable" ? "Burstable" : "BestEffort");
-      replace("STARTED_AT", "<time:" + dockerStarted.substr(0, 19) + ">");
+      replace("STARTED_AT", "<time:" + runtimeStarted.substr(0, 19) + ">");
       replace("IMAGE_ID", imageIdChoices);
-      replace("CONTAINER_ID", "docker://" + id);
+      replace("CONTAINER_ID", rt_->kind() + "://" + id);
       expected = json::parseObject(text);
 
       const std::string dump = "\n" + json::stringifyPretty(actual) + node.diagnostics();
@@ -278,26 +280,24 @@ class PodStatusTest : public CppUnit::TestFixture {
                                  " is not an address of this machine (up, non-loopback IPv4:" + addressList +
                                  ")" + dump,
                              addresses.count(hostIP) == 1);
-      CPPUNIT_ASSERT_MESSAGE(
-          "containerID is not the running container Docker knows under the pod's name" + dump,
-          json::getBool(json::getObject(inspected, "State"), "Running"));
+      CPPUNIT_ASSERT_MESSAGE("containerID is not a running container of " + rt_->kind() + dump, record.running);
       // startTime: when podwarden first saw the pod, so between writing the manifest and the container start
       // (whole seconds).
       const int64_t startNs = parseTimeNs(json::getString(actual, "startTime"));
-      const int64_t containerNs = parseTimeNs(dockerStarted);
+      const int64_t containerNs = record.startedNs;
       CPPUNIT_ASSERT_MESSAGE("startTime is not between writing the manifest and the container start" + dump,
                              startNs >= writtenNs / 1000000000 * 1000000000 - 1000000000LL &&
                                  startNs <= containerNs + 1000000000LL);
     }
 
     // startTime is set once and a condition keeps its lastTransitionTime while its status does not change:
-    // a container restart (Docker kills it) flips Ready/ContainersReady but not Initialized/PodScheduled.
+    // a container restart (the runtime kills it) flips Ready/ContainersReady but not Initialized/PodScheduled.
     StatusPod before = node.statusPod("burstable", kNs);
-    node.docker().kill(before.containerId("web"));
+    rt_->killContainer(statusContainerId(before, *rt_, "web"));
     StatusPod after = waitStatus(
         node, "burstable", kNs,
         [](const StatusPod& p) { return p.restartCount("web") == 1 && p.containerRunning("web"); },
-        "restart after docker kill");
+        "restart after the runtime killed the container");
     const std::string dump = "\nbefore: " + json::stringify(json::getObject(before.pod, "status")) +
                              "\nafter: " + json::stringify(json::getObject(after.pod, "status")) +
                              node.diagnostics();
@@ -313,6 +313,7 @@ class PodStatusTest : public CppUnit::TestFixture {
 
  private:
   std::unique_ptr<TestNode> node_;
+  std::unique_ptr<TestRuntime> rt_;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(PodStatusTest);

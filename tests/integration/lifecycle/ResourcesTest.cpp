@@ -1,6 +1,7 @@
-// ResourcesTest - requests/limits on a real dockerd (issue 3: "Limits are visible in `docker inspect`
+// ResourcesTest - requests/limits on a real runtime (issue 3: "Limits are visible in `docker inspect`
 // (NanoCpus/CpuQuota, Memory) and a container exceeding its memory limit is reported OOMKilled where the
-// machine's cgroups allow it"), plus the qosClass the status derives from them.
+// machine's cgroups allow it"), plus the qosClass the status derives from them. On containerd the limits
+// are read from the container's OCI spec (linux.resources) and OOMKilled from the CRI status reason.
 #include "LifecycleSupport.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -69,41 +70,43 @@ bool memoryLimitsEnforced(std::string* why) {
   return false;
 }
 
-json::ObjectPtr hostConfigOf(TestNode& node, const StatusPod& sp) {
-  json::ObjectPtr c = node.docker().inspect(sp.containerId("main"));
-  if (!c) CPPUNIT_FAIL("Docker has no container " + sp.containerId("main") + node.diagnostics());
-  return json::getObject(c, "HostConfig");
+e2e::ResourceLimits limitsOf(TestRuntime& rt, TestNode& node, const StatusPod& sp) {
+  const std::string id = statusContainerId(sp, rt, "main");
+  if (id.empty()) CPPUNIT_FAIL("no " + rt.kind() + ":// containerID for main in the status" + node.diagnostics());
+  return rt.containerResources(id);
 }
 
-// CPU limit as Docker applies it: CpuQuota/CpuPeriod (what the CRI carries) or NanoCpus.
-void expectCpuLimit(const json::ObjectPtr& hc, int64_t milliCpu, const std::string& dump) {
-  const int64_t quota = json::getInt(hc, "CpuQuota");
-  const int64_t period = json::getInt(hc, "CpuPeriod");
-  const int64_t nano = json::getInt(hc, "NanoCpus");
-  bool ok = (period == 100000 && quota == milliCpu * 100) || nano == milliCpu * 1000000;
-  CPPUNIT_ASSERT_MESSAGE("cpu limit " + std::to_string(milliCpu) + "m not in HostConfig (CpuQuota " +
-                             std::to_string(quota) + ", CpuPeriod " + std::to_string(period) + ", NanoCpus " +
-                             std::to_string(nano) + ")" + dump,
-                         ok);
+std::string describe(const e2e::ResourceLimits& l) {
+  return "\nlimits: cpu shares " + std::to_string(l.cpuShares) + ", quota " + std::to_string(l.cpuQuota) +
+         " per period " + std::to_string(l.cpuPeriod) + " us, memory " + std::to_string(l.memoryBytes);
+}
+
+// CPU limit as the CRI carries it: quota per 100 ms period.
+void expectCpuLimit(const e2e::ResourceLimits& l, int64_t milliCpu, const std::string& dump) {
+  CPPUNIT_ASSERT_MESSAGE("cpu limit " + std::to_string(milliCpu) + "m not applied" + dump,
+                         l.cpuPeriod == 100000 && l.cpuQuota == milliCpu * 100);
 }
 }  // namespace
 
 class ResourcesTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(ResourcesTest);
-  CPPUNIT_TEST(testLimitsVisibleInDockerInspect);
+  CPPUNIT_TEST(testLimitsVisibleInRuntime);
   CPPUNIT_TEST(testMemoryLimitExceededIsOOMKilled);
   CPPUNIT_TEST_SUITE_END();
 
  public:
-  void setUp() override { node_ = std::make_unique<TestNode>("res"); }
-  void tearDown() override { node_.reset(); }
+  void setUp() override {
+    node_ = std::make_unique<TestNode>("res");
+    rt_ = attachRuntime(*node_);
+  }
+  void tearDown() override { releaseNode(node_, rt_); }
 
   // Burstable: requests cpu 250m → CpuShares 256 (milliCPU × 1024 / 1000); limits cpu 500m → quota 50000 per
   // 100000 µs period; limits memory 64Mi → Memory 67108864. Guaranteed (limits only, requests default to
   // them): cpu 1 → shares 1024, quota 100000; memory 48Mi → 50331648.
-  void testLimitsVisibleInDockerInspect() {
+  void testLimitsVisibleInRuntime() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(node.manifestDir() + "/burstable.yaml",
                    podWithResources("burstable", "Always", kSleepForever,
                                     "      requests:\n"
@@ -120,29 +123,26 @@ class ResourcesTest : public CppUnit::TestFixture {
     auto running = [](const StatusPod& p) { return p.phase() == "Running" && p.containerRunning("main"); };
 
     StatusPod burst = waitStatus(node, "burstable", kNs, running, "container main Running");
-    json::ObjectPtr hc = hostConfigOf(node, burst);
-    std::string dump = "\nHostConfig: " + json::stringify(hc) + node.diagnostics();
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("CpuShares for requests.cpu 250m" + dump, int64_t(256),
-                                 json::getInt(hc, "CpuShares"));
-    expectCpuLimit(hc, 500, dump);
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("Memory for limits.memory 64Mi" + dump, int64_t(64) << 20,
-                                 json::getInt(hc, "Memory"));
+    e2e::ResourceLimits l = limitsOf(*rt_, node, burst);
+    std::string dump = describe(l) + node.diagnostics();
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("cpu shares for requests.cpu 250m" + dump, int64_t(256), l.cpuShares);
+    expectCpuLimit(l, 500, dump);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("memory for limits.memory 64Mi" + dump, int64_t(64) << 20, l.memoryBytes);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("qosClass" + dump, std::string("Burstable"),
                                  json::getString(json::getObject(burst.pod, "status"), "qosClass"));
 
     StatusPod guaranteed = waitStatus(node, "guaranteed", kNs, running, "container main Running");
-    hc = hostConfigOf(node, guaranteed);
-    dump = "\nHostConfig: " + json::stringify(hc) + node.diagnostics();
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("CpuShares for cpu 1 (requests default to limits)" + dump, int64_t(1024),
-                                 json::getInt(hc, "CpuShares"));
-    expectCpuLimit(hc, 1000, dump);
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("Memory for limits.memory 48Mi" + dump, int64_t(48) << 20,
-                                 json::getInt(hc, "Memory"));
+    l = limitsOf(*rt_, node, guaranteed);
+    dump = describe(l) + node.diagnostics();
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("cpu shares for cpu 1 (requests default to limits)" + dump, int64_t(1024),
+                                 l.cpuShares);
+    expectCpuLimit(l, 1000, dump);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("memory for limits.memory 48Mi" + dump, int64_t(48) << 20, l.memoryBytes);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("qosClass" + dump, std::string("Guaranteed"),
                                  json::getString(json::getObject(guaranteed.pod, "status"), "qosClass"));
   }
 
-  // limits.memory 20Mi and `tail` buffering 100 MiB without a newline: the kernel OOM-kills it; Docker
+  // limits.memory 20Mi and `tail` buffering 100 MiB without a newline: the kernel OOM-kills it; the runtime
   // says OOMKilled and the status says terminated/OOMKilled (restartPolicy Never keeps it that way).
   void testMemoryLimitExceededIsOOMKilled() {
     std::string why;
@@ -153,7 +153,7 @@ class ResourcesTest : public CppUnit::TestFixture {
       std::cout << "\n  memory limits enforced here: " << why << std::endl;
     }
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(node.manifestDir() + "/hog.yaml",
                    podWithResources("hog", "Never", "head -c 100m /dev/zero | tail",
                                     "      limits:\n"
@@ -162,15 +162,13 @@ class ResourcesTest : public CppUnit::TestFixture {
         node, "hog", kNs,
         [](const StatusPod& p) { return stateOf(containerStatus(p, "main"), "terminated") != nullptr; },
         "container main terminated");
-    json::ObjectPtr hc = hostConfigOf(node, sp);
-    std::string dump =
-        "\n" + json::stringify(sp.pod) + "\nHostConfig: " + json::stringify(hc) + node.diagnostics();
-    CPPUNIT_ASSERT_EQUAL_MESSAGE("Memory for limits.memory 20Mi" + dump, int64_t(20) << 20,
-                                 json::getInt(hc, "Memory"));
+    e2e::ResourceLimits l = limitsOf(*rt_, node, sp);
+    std::string dump = "\n" + json::stringify(sp.pod) + describe(l) + node.diagnostics();
+    CPPUNIT_ASSERT_EQUAL_MESSAGE("memory for limits.memory 20Mi" + dump, int64_t(20) << 20, l.memoryBytes);
     if (!memoryLimitsEnforced(&why)) return;
 
-    json::ObjectPtr state = dockerState(node, sp.containerId("main"));
-    CPPUNIT_ASSERT_MESSAGE("Docker does not report OOMKilled" + dump, json::getBool(state, "OOMKilled"));
+    e2e::ContainerRecord r = recordOf(*rt_, node, statusContainerId(sp, *rt_, "main"));
+    CPPUNIT_ASSERT_MESSAGE(rt_->kind() + " does not report OOMKilled" + dump, r.oomKilled);
     json::ObjectPtr term = stateOf(containerStatus(sp, "main"), "terminated");
     CPPUNIT_ASSERT_EQUAL_MESSAGE("terminated reason" + dump, std::string("OOMKilled"),
                                  json::getString(term, "reason"));
@@ -183,6 +181,7 @@ class ResourcesTest : public CppUnit::TestFixture {
 
  private:
   std::unique_ptr<TestNode> node_;
+  std::unique_ptr<TestRuntime> rt_;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(ResourcesTest);

@@ -1,5 +1,5 @@
-// RestartPolicyTest - restartPolicy on a real dockerd (issue 3: "OnFailure + exit 0 → Succeeded, not
-// restarted; Never + exit 1 → Failed, not restarted"). CrashLoopBackOff under Always is in
+// RestartPolicyTest - restartPolicy on a real runtime, Docker or containerd (issue 3: "OnFailure + exit 0 →
+// Succeeded, not restarted; Never + exit 1 → Failed, not restarted"). CrashLoopBackOff under Always is in
 // CrashLoopBackOffTest.
 #include "LifecycleSupport.h"
 
@@ -14,17 +14,17 @@ namespace {
 constexpr const char* kNs = "default";
 
 // A finished pod stays finished: nothing restarts it while a few backoff periods pass.
-void expectNoRestart(TestNode& node, const std::string& manifest, const std::string& container,
+void expectNoRestart(TestRuntime& rt, TestNode& node, const std::string& manifest, const std::string& container,
                      const std::string& phase) {
   std::this_thread::sleep_for(std::chrono::seconds(3 * kBackoffMaxSeconds));
   StatusPod sp = node.statusPod(manifest, kNs);
   CPPUNIT_ASSERT_EQUAL_MESSAGE("phase changed" + node.diagnostics(), phase, sp.phase());
   CPPUNIT_ASSERT_EQUAL_MESSAGE("restartCount" + node.diagnostics(), int64_t(0), sp.restartCount(container));
-  std::vector<e2e::DockerContainer> cs = appContainers(node, container);
-  CPPUNIT_ASSERT_EQUAL_MESSAGE("Docker should hold exactly the one finished instance" + node.diagnostics(),
+  std::vector<e2e::PodContainer> cs = appContainers(rt, node, container);
+  CPPUNIT_ASSERT_EQUAL_MESSAGE("the runtime should hold exactly the one finished instance" + node.diagnostics(),
                                size_t(1), cs.size());
-  CPPUNIT_ASSERT_EQUAL_MESSAGE("instance attempt" + node.diagnostics(), 0, attemptOf(cs[0].name));
-  CPPUNIT_ASSERT_EQUAL_MESSAGE("instance state" + node.diagnostics(), std::string("exited"), cs[0].state);
+  CPPUNIT_ASSERT_EQUAL_MESSAGE("instance attempt" + node.diagnostics(), 0, cs[0].attempt);
+  CPPUNIT_ASSERT_MESSAGE("instance still running" + node.diagnostics(), !cs[0].running);
 }
 }  // namespace
 
@@ -35,13 +35,16 @@ class RestartPolicyTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE_END();
 
  public:
-  void setUp() override { node_ = std::make_unique<TestNode>("restart"); }
-  void tearDown() override { node_.reset(); }
+  void setUp() override {
+    node_ = std::make_unique<TestNode>("restart");
+    rt_ = attachRuntime(*node_);
+  }
+  void tearDown() override { releaseNode(node_, rt_); }
 
   // OnFailure + exit 0: Succeeded, terminated/Completed, never restarted.
   void testOnFailureExitZeroSucceeds() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(node.manifestDir() + "/done.yaml", oneContainerPod("done", "OnFailure", "once", "exit 0"));
     StatusPod sp = waitStatus(
         node, "done", kNs, [](const StatusPod& p) { return p.phase() == "Succeeded"; }, "phase Succeeded");
@@ -50,13 +53,13 @@ class RestartPolicyTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_MESSAGE("state.terminated missing" + dump, term);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("exitCode" + dump, int64_t(0), json::getInt(term, "exitCode", -1));
     CPPUNIT_ASSERT_EQUAL_MESSAGE("reason" + dump, std::string("Completed"), json::getString(term, "reason"));
-    expectNoRestart(node, "done", "once", "Succeeded");
+    expectNoRestart(*rt_, node, "done", "once", "Succeeded");
   }
 
   // Never + exit 1: Failed, terminated/Error, never restarted.
   void testNeverExitOneFails() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     e2e::writeFile(node.manifestDir() + "/fails.yaml", oneContainerPod("fails", "Never", "once", "exit 1"));
     StatusPod sp = waitStatus(
         node, "fails", kNs, [](const StatusPod& p) { return p.phase() == "Failed"; }, "phase Failed");
@@ -65,11 +68,12 @@ class RestartPolicyTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_MESSAGE("state.terminated missing" + dump, term);
     CPPUNIT_ASSERT_EQUAL_MESSAGE("exitCode" + dump, int64_t(1), json::getInt(term, "exitCode", -1));
     CPPUNIT_ASSERT_EQUAL_MESSAGE("reason" + dump, std::string("Error"), json::getString(term, "reason"));
-    expectNoRestart(node, "fails", "once", "Failed");
+    expectNoRestart(*rt_, node, "fails", "once", "Failed");
   }
 
  private:
   std::unique_ptr<TestNode> node_;
+  std::unique_ptr<TestRuntime> rt_;
 };
 
 CPPUNIT_TEST_SUITE_REGISTRATION(RestartPolicyTest);

@@ -1,8 +1,8 @@
-// TerminationTest - stopping containers on a real dockerd when their manifest goes away (issue 3: "A
-// container that traps SIGTERM and exits after 2 s stops gracefully; one that ignores SIGTERM is killed at
-// the deadline; preStop runs before the signal"). Exit codes and exit times come from Docker's `die` event,
-// since podwarden removes the containers right after stopping them; what ran inside the container is
-// recorded in a hostPath file.
+// TerminationTest - stopping containers on a real runtime, Docker or containerd, when their manifest goes
+// away (issue 3: "A container that traps SIGTERM and exits after 2 s stops gracefully; one that ignores
+// SIGTERM is killed at the deadline; preStop runs before the signal"). Exit codes and exit times come from
+// the runtime's exit event (Docker's `die`, containerd's /tasks/exit), since podwarden removes the
+// containers right after stopping them; what ran inside the container is recorded in a hostPath file.
 #include "LifecycleSupport.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -47,7 +47,7 @@ std::string pod(const std::string& name, int graceSeconds, const std::string& da
 
 struct Stopped {
   int exitCode = -1;
-  double secondsAfterRemoval = 0;  // from unlinking the manifest to Docker's die event
+  double secondsAfterRemoval = 0;  // from unlinking the manifest to the runtime's exit event
 };
 }  // namespace
 
@@ -62,15 +62,16 @@ class TerminationTest : public CppUnit::TestFixture {
  public:
   void setUp() override {
     node_ = std::make_unique<TestNode>("term");
+    rt_ = attachRuntime(*node_);
     data_ = makeDir(node_->workDir() + "/data");
   }
-  void tearDown() override { node_.reset(); }
+  void tearDown() override { releaseNode(node_, rt_); }
 
   // The trap writes "term", sleeps 2 s, writes "done" and exits 0: the container ends with code 0 and both
   // lines, well inside the default 30 s grace period.
   void testSigtermTrapStopsGracefully() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     Stopped s =
         runAndRemove("graceful", 30,
                      "trap 'echo term >> /data/marks; sleep 2; echo done >> /data/marks; exit 0' TERM; "
@@ -89,7 +90,7 @@ class TerminationTest : public CppUnit::TestFixture {
   // 3 s.
   void testIgnoredSigtermKilledAtDeadline() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     Stopped s =
         runAndRemove("stubborn", 3, "trap '' TERM; echo up >> /data/marks; while :; do sleep 1; done");
     std::cout << "\n  stubborn stop: exit " << s.exitCode << " " << s.secondsAfterRemoval
@@ -104,7 +105,7 @@ class TerminationTest : public CppUnit::TestFixture {
   // preStop (exec) runs before SIGTERM: its line comes before the trap's.
   void testPreStopRunsBeforeSigterm() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     Stopped s = runAndRemove("hooked", 30,
                              "trap 'echo term >> /data/marks; exit 0' TERM; "
                              "echo up >> /data/marks; while :; do sleep 1 & wait $!; done",
@@ -121,7 +122,7 @@ class TerminationTest : public CppUnit::TestFixture {
   // serves a CGI that records the request; it comes before the trap's line.
   void testPreStopHttpGetRunsBeforeSigterm() {
     TestNode& node = *node_;
-    startNode(node);
+    startNode(node, *rt_);
     const std::string port = std::to_string(e2e::freeLoopbackPort());
     // The CGI: a shell script appending to /data/marks, then a minimal CGI answer.
     const std::string serveHook =
@@ -145,7 +146,7 @@ class TerminationTest : public CppUnit::TestFixture {
 
  private:
   // Starts pod `name`, waits until its container runs and wrote "up", removes the manifest and waits for
-  // Docker's die event of the container and for the pod to leave Docker and the status file.
+  // the runtime's exit event of the container and for the pod to leave the runtime and the status file.
   Stopped runAndRemove(const std::string& name, int graceSeconds, const std::string& script,
                        const std::string& lifecycle = "") {
     TestNode& node = *node_;
@@ -155,28 +156,31 @@ class TerminationTest : public CppUnit::TestFixture {
         node, name, kNs,
         [](const StatusPod& p) { return p.phase() == "Running" && p.containerRunning("main"); },
         "container main Running");
-    const std::string id = sp.containerId("main");
-    CPPUNIT_ASSERT_MESSAGE("no docker:// containerID in the status" + node.diagnostics(), !id.empty());
+    const std::string id = statusContainerId(sp, *rt_, "main");
+    CPPUNIT_ASSERT_MESSAGE("no " + rt_->kind() + ":// containerID in the status" + node.diagnostics(),
+                           !id.empty());
     CPPUNIT_ASSERT_MESSAGE("the container never wrote /data/marks" + node.diagnostics(),
                            node.waitFor([&] { return e2e::fileExists(data_ + "/marks"); }, 30));
 
-    DieWatcher die(node.docker().endpoint(), id, kDieTimeoutSeconds + 30);
+    std::unique_ptr<ExitWatcher> exit = watchExit(*rt_, id, kDieTimeoutSeconds + 30);
     const int64_t removedNs = wallNowNs();
     CPPUNIT_ASSERT_EQUAL(0, ::unlink(manifest.c_str()));
-    CPPUNIT_ASSERT_MESSAGE("Docker reported no die event for " + id + ": " + die.error() + node.diagnostics(),
-                           die.wait(kDieTimeoutSeconds));
+    CPPUNIT_ASSERT_MESSAGE(rt_->kind() + " reported no exit event for " + id + ": " + exit->error() +
+                               node.diagnostics(),
+                           exit->wait(kDieTimeoutSeconds));
     bool gone = node.waitFor(
         [&] {
           json::ArrayPtr pods = json::getArray(node.status(), "pods");
-          return node.containers(true).empty() && pods && pods->size() == 0;
+          return rt_->listPodContainers(node.name(), true).empty() && pods && pods->size() == 0;
         },
         e2e::kPodStopTimeoutSeconds);
     CPPUNIT_ASSERT_MESSAGE("the removed pod still has containers or a status entry" + node.diagnostics(),
                            gone);
-    return Stopped{die.exitCode(), static_cast<double>(die.timeNs() - removedNs) / 1e9};
+    return Stopped{exit->exitCode(), static_cast<double>(exit->timeNs() - removedNs) / 1e9};
   }
 
   std::unique_ptr<TestNode> node_;
+  std::unique_ptr<TestRuntime> rt_;
   std::string data_;
 };
 
