@@ -37,10 +37,6 @@ void makeDirs(const pw::Host& host, const std::filesystem::path& dir) {
   if (ec) host.warning("cannot create log directory " + dir.string() + ": " + ec.message());
 }
 
-bool isNotFound(const grpc::Status& s) {
-  return s.error_code() == grpc::StatusCode::NOT_FOUND;
-}
-
 bool contains(const std::string& text, const char* part) {
   return text.find(part) != std::string::npos;
 }
@@ -89,9 +85,8 @@ void ContainerdRuntime::parse(std::string_view request, google::protobuf::Messag
 
 void ContainerdRuntime::requireNetworkReady(long timeoutMs, const std::string& what) {
   v1::StatusRequest req;
-  v1::StatusResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::Status, req, resp, timeoutMs);
-  if (!s.ok()) client_.fail(s, what + ": runtime status");
+  v1::StatusResponse resp =
+      client_.callOrFail(client_.runtime(), &RuntimeStub::Status, req, timeoutMs, what + ": runtime status");
   for (const auto& c : resp.status().conditions()) {
     if (c.type() != "NetworkReady") continue;
     if (c.status()) return;
@@ -107,10 +102,8 @@ void ContainerdRuntime::requireNetworkReady(long timeoutMs, const std::string& w
 pw_status ContainerdRuntime::version(const pw::Call& call, std::string_view request, std::string& out) {
   v1::VersionRequest req;
   parse(request, req);
-  v1::VersionResponse resp;
-  grpc::Status s =
-      client_.call(client_.runtime(), &RuntimeStub::Version, req, resp, call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, "CRI Version");
+  v1::VersionResponse resp = client_.callOrFail(client_.runtime(), &RuntimeStub::Version, req,
+                                                call.remainingMs(kDefaultTimeoutMs), "CRI Version");
   out = toJson(resp);
   return PW_OK;
 }
@@ -158,11 +151,9 @@ pw_status ContainerdRuntime::stopPodSandbox(const pw::Call& call, std::string_vi
   v1::StopPodSandboxRequest req;
   parse(request, req);
   requireField(req.pod_sandbox_id(), "StopPodSandboxRequest", "podSandboxId");
-  v1::StopPodSandboxResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::StopPodSandbox, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  // Stopping what is gone is done (the kubelet ignores NotFound here too).
-  if (!s.ok() && !isNotFound(s)) client_.fail(s, "StopPodSandbox " + req.pod_sandbox_id());
+  client_.callOrFail(client_.runtime(), &RuntimeStub::StopPodSandbox, req,
+                     call.remainingMs(kDefaultTimeoutMs), "StopPodSandbox " + req.pod_sandbox_id(),
+                     CriClient::kNotFoundIsDone);
   out = "{}";
   return PW_OK;
 }
@@ -172,10 +163,9 @@ pw_status ContainerdRuntime::removePodSandbox(const pw::Call& call, std::string_
   v1::RemovePodSandboxRequest req;
   parse(request, req);
   requireField(req.pod_sandbox_id(), "RemovePodSandboxRequest", "podSandboxId");
-  v1::RemovePodSandboxResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::RemovePodSandbox, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok() && !isNotFound(s)) client_.fail(s, "RemovePodSandbox " + req.pod_sandbox_id());
+  client_.callOrFail(client_.runtime(), &RuntimeStub::RemovePodSandbox, req,
+                     call.remainingMs(kDefaultTimeoutMs), "RemovePodSandbox " + req.pod_sandbox_id(),
+                     CriClient::kNotFoundIsDone);
   out = "{}";
   return PW_OK;
 }
@@ -185,10 +175,9 @@ pw_status ContainerdRuntime::podSandboxStatus(const pw::Call& call, std::string_
   v1::PodSandboxStatusRequest req;
   parse(request, req);
   requireField(req.pod_sandbox_id(), "PodSandboxStatusRequest", "podSandboxId");
-  v1::PodSandboxStatusResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::PodSandboxStatus, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, "PodSandboxStatus " + req.pod_sandbox_id());
+  v1::PodSandboxStatusResponse resp =
+      client_.callOrFail(client_.runtime(), &RuntimeStub::PodSandboxStatus, req,
+                         call.remainingMs(kDefaultTimeoutMs), "PodSandboxStatus " + req.pod_sandbox_id());
   out = toJson(resp);
   return PW_OK;
 }
@@ -197,10 +186,8 @@ pw_status ContainerdRuntime::listPodSandbox(const pw::Call& call, std::string_vi
                                             std::string& out) {
   v1::ListPodSandboxRequest req;
   parse(request, req);
-  v1::ListPodSandboxResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::ListPodSandbox, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, "ListPodSandbox");
+  v1::ListPodSandboxResponse resp = client_.callOrFail(client_.runtime(), &RuntimeStub::ListPodSandbox, req,
+                                                       call.remainingMs(kDefaultTimeoutMs), "ListPodSandbox");
   out = toJson(resp);
   return PW_OK;
 }
@@ -219,10 +206,8 @@ pw_status ContainerdRuntime::createContainer(const pw::Call& call, std::string_v
   if (!logDir.empty() && !req.config().log_path().empty()) {
     makeDirs(host_, (std::filesystem::path(logDir) / req.config().log_path()).parent_path());
   }
-  v1::CreateContainerResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::CreateContainer, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, what);
+  v1::CreateContainerResponse resp = client_.callOrFail(client_.runtime(), &RuntimeStub::CreateContainer, req,
+                                                        call.remainingMs(kDefaultTimeoutMs), what);
   out = toJson(resp);
   return PW_OK;
 }
@@ -232,10 +217,8 @@ pw_status ContainerdRuntime::startContainer(const pw::Call& call, std::string_vi
   v1::StartContainerRequest req;
   parse(request, req);
   requireField(req.container_id(), "StartContainerRequest", "containerId");
-  v1::StartContainerResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::StartContainer, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, "StartContainer " + req.container_id());
+  client_.callOrFail(client_.runtime(), &RuntimeStub::StartContainer, req,
+                     call.remainingMs(kDefaultTimeoutMs), "StartContainer " + req.container_id());
   out = "{}";
   return PW_OK;
 }
@@ -247,9 +230,8 @@ pw_status ContainerdRuntime::stopContainer(const pw::Call& call, std::string_vie
   const int64_t grace = std::max<int64_t>(0, req.timeout());
   // The runtime answers after the grace period and the SIGKILL that follows it at the latest.
   const long t = call.remainingMs(static_cast<long>(grace) * 1000 + kDefaultTimeoutMs);
-  v1::StopContainerResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::StopContainer, req, resp, t);
-  if (!s.ok() && !isNotFound(s)) client_.fail(s, "StopContainer " + req.container_id());
+  client_.callOrFail(client_.runtime(), &RuntimeStub::StopContainer, req, t,
+                     "StopContainer " + req.container_id(), CriClient::kNotFoundIsDone);
   out = "{}";
   return PW_OK;
 }
@@ -259,10 +241,9 @@ pw_status ContainerdRuntime::removeContainer(const pw::Call& call, std::string_v
   v1::RemoveContainerRequest req;
   parse(request, req);
   requireField(req.container_id(), "RemoveContainerRequest", "containerId");
-  v1::RemoveContainerResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::RemoveContainer, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok() && !isNotFound(s)) client_.fail(s, "RemoveContainer " + req.container_id());
+  client_.callOrFail(client_.runtime(), &RuntimeStub::RemoveContainer, req,
+                     call.remainingMs(kDefaultTimeoutMs), "RemoveContainer " + req.container_id(),
+                     CriClient::kNotFoundIsDone);
   out = "{}";
   return PW_OK;
 }
@@ -271,10 +252,8 @@ pw_status ContainerdRuntime::listContainers(const pw::Call& call, std::string_vi
                                             std::string& out) {
   v1::ListContainersRequest req;
   parse(request, req);
-  v1::ListContainersResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::ListContainers, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, "ListContainers");
+  v1::ListContainersResponse resp = client_.callOrFail(client_.runtime(), &RuntimeStub::ListContainers, req,
+                                                       call.remainingMs(kDefaultTimeoutMs), "ListContainers");
   out = toJson(resp);
   return PW_OK;
 }
@@ -284,10 +263,9 @@ pw_status ContainerdRuntime::containerStatus(const pw::Call& call, std::string_v
   v1::ContainerStatusRequest req;
   parse(request, req);
   requireField(req.container_id(), "ContainerStatusRequest", "containerId");
-  v1::ContainerStatusResponse resp;
-  grpc::Status s = client_.call(client_.runtime(), &RuntimeStub::ContainerStatus, req, resp,
-                                call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, "ContainerStatus " + req.container_id());
+  v1::ContainerStatusResponse resp =
+      client_.callOrFail(client_.runtime(), &RuntimeStub::ContainerStatus, req,
+                         call.remainingMs(kDefaultTimeoutMs), "ContainerStatus " + req.container_id());
   out = toJson(resp);
   return PW_OK;
 }
@@ -325,10 +303,9 @@ pw_status ContainerdRuntime::imageStatus(const pw::Call& call, std::string_view 
   v1::ImageStatusRequest req;
   parse(request, req);
   requireField(req.image().image(), "ImageStatusRequest image", "image");
-  v1::ImageStatusResponse resp;
-  grpc::Status s =
-      client_.call(client_.images(), &ImageStub::ImageStatus, req, resp, call.remainingMs(kDefaultTimeoutMs));
-  if (!s.ok()) client_.fail(s, "ImageStatus " + req.image().image());
+  v1::ImageStatusResponse resp =
+      client_.callOrFail(client_.images(), &ImageStub::ImageStatus, req, call.remainingMs(kDefaultTimeoutMs),
+                         "ImageStatus " + req.image().image());
   // An image the runtime does not have is an OK reply without `image`.
   out = resp.has_image() ? toJson(resp) : "{}";
   return PW_OK;
@@ -338,10 +315,9 @@ pw_status ContainerdRuntime::pullImage(const pw::Call& call, std::string_view re
   v1::PullImageRequest req;
   parse(request, req);
   requireField(req.image().image(), "PullImageRequest image", "image");
-  v1::PullImageResponse resp;
-  grpc::Status s =
-      client_.call(client_.images(), &ImageStub::PullImage, req, resp, call.remainingMs(kPullTimeoutMs));
-  if (!s.ok()) client_.fail(s, "PullImage " + req.image().image());
+  v1::PullImageResponse resp =
+      client_.callOrFail(client_.images(), &ImageStub::PullImage, req, call.remainingMs(kPullTimeoutMs),
+                         "PullImage " + req.image().image());
   out = toJson(resp);
   return PW_OK;
 }

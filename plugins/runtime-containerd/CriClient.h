@@ -50,6 +50,21 @@ class CriClient {
   // Throws the pw::Error for a failed status: "<what> on <endpoint>: <server message>".
   [[noreturn]] void fail(const grpc::Status& status, const std::string& what) const;
 
+  // NOT_FOUND counts as done (CRI's stop and remove calls are idempotent; the kubelet ignores it too).
+  static constexpr bool kNotFoundIsDone = true;
+
+  // call(), then fail() with `what` on an error: the response of a call that succeeded.
+  template <class Stub, class Req, class Resp>
+  Resp callOrFail(Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                  const Req& request, long timeoutMs, const std::string& what, bool notFoundIsDone = false) {
+    Resp response;
+    grpc::Status status = call(stub, method, request, response, timeoutMs);
+    if (!status.ok() && !(notFoundIsDone && status.error_code() == grpc::StatusCode::NOT_FOUND)) {
+      fail(status, what);
+    }
+    return response;
+  }
+
  private:
   // After a failed connection the channel keeps failing fast-fail calls with the old error until gRPC
   // happens to retry (seconds later, even with a short backoff). This asks it to connect now and waits

@@ -245,6 +245,16 @@ ObjectPtr DockerRuntime::inspect(long timeoutMs, const std::string& id) {
   return o;
 }
 
+ObjectPtr DockerRuntime::inspectAs(long timeoutMs, const std::string& id, const char* type, const std::string& noun,
+                                   const std::string& mustBe) {
+  ObjectPtr c = inspect(timeoutMs, id);
+  if (c.isNull()) throw pw::Error(PW_NOT_FOUND, noun + " " + id + " not found in Docker at " + client_->url());
+  if (getString(getObject(getObject(c, "Config"), "Labels"), kTypeLabel) != type) {
+    throw pw::Error(PW_NOT_FOUND, noun + " " + id + " not found: that Docker container is not " + mustBe);
+  }
+  return c;
+}
+
 ArrayPtr DockerRuntime::listDocker(long timeoutMs, const std::vector<std::string>& labelFilters,
                                    const std::string& id, bool all) {
   ObjectPtr filters = newObject();
@@ -478,15 +488,8 @@ pw_status DockerRuntime::podSandboxStatus(const pw::Call& call, std::string_view
   const long t = call.remainingMs(kDefaultTimeoutMs);
   ObjectPtr req = parseObject(request, "PodSandboxStatusRequest");
   const std::string id = requireString(req, "podSandboxId", "PodSandboxStatusRequest");
-  ObjectPtr c = inspect(t, id);
-  if (c.isNull())
-    throw pw::Error(PW_NOT_FOUND, "pod sandbox " + id + " not found in Docker at " + client_->url());
+  ObjectPtr c = inspectAs(t, id, kTypeSandbox, "pod sandbox", "a pod sandbox");
   ContainerView v = fromInspect(c);
-  auto type = v.dockerLabels.find(kTypeLabel);
-  if (type == v.dockerLabels.end() || type->second != kTypeSandbox) {
-    throw pw::Error(PW_NOT_FOUND,
-                    "pod sandbox " + id + " not found: that Docker container is not a pod sandbox");
-  }
   ObjectPtr hostConfig = getObject(c, "HostConfig");
   const bool hostNetwork = getString(hostConfig, "NetworkMode") == "host";
   ObjectPtr status = newObject();
@@ -734,15 +737,8 @@ pw_status DockerRuntime::containerStatus(const pw::Call& call, std::string_view 
   const long t = call.remainingMs(kDefaultTimeoutMs);
   ObjectPtr req = parseObject(request, "ContainerStatusRequest");
   const std::string id = requireString(req, "containerId", "ContainerStatusRequest");
-  ObjectPtr c = inspect(t, id);
-  if (c.isNull())
-    throw pw::Error(PW_NOT_FOUND, "container " + id + " not found in Docker at " + client_->url());
+  ObjectPtr c = inspectAs(t, id, kTypeContainer, "container", "a CRI container");
   ContainerView v = fromInspect(c);
-  auto type = v.dockerLabels.find(kTypeLabel);
-  if (type == v.dockerLabels.end() || type->second != kTypeContainer) {
-    throw pw::Error(PW_NOT_FOUND,
-                    "container " + id + " not found: that Docker container is not a CRI container");
-  }
   ObjectPtr dstate = getObject(c, "State");
   ObjectPtr status = newObject();
   status->set("id", v.id);

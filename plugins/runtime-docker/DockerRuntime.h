@@ -54,6 +54,10 @@ class DockerRuntime : public pw::Runtime {
  private:
   // GET /containers/<id>/json; nullptr when Docker does not know it.
   ObjectPtr inspect(long timeoutMs, const std::string& id);
+  // inspect() of a container that must carry io.kubernetes.docker.type=`type`; NOT_FOUND ("<noun> <id> not
+  // found ...") when Docker does not know it or it is not `mustBe`.
+  ObjectPtr inspectAs(long timeoutMs, const std::string& id, const char* type, const std::string& noun,
+                      const std::string& mustBe);
   // GET /containers/json?all=..&filters=..; the array of summaries.
   ArrayPtr listDocker(long timeoutMs, const std::vector<std::string>& labelFilters, const std::string& id,
                       bool all);
