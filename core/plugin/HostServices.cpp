@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <new>
 
 namespace podwarden::plugin {
 namespace {
@@ -61,6 +62,17 @@ pw_status hostEmitEvent(pw_emitter_host_ptr* emitter, pw_str event_json) {
   return PW_OK;
 }
 
+pw_status hostEmitSinkState(pw_emitter_host_ptr* emitter, pw_str state_json) {
+  auto* e = reinterpret_cast<HostEmitter*>(emitter);
+  if (e == nullptr || !e->onSinkState) return PW_FAILED_PRECONDITION;
+  if (state_json.len > 0 && state_json.data == nullptr) return PW_INVALID_ARGUMENT;
+  try {
+    return e->onSinkState(copyStr(state_json));
+  } catch (const std::bad_alloc&) {
+    return PW_RESOURCE_EXHAUSTED;
+  }
+}
+
 int64_t hostNow(const pw_host_api*) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -98,6 +110,7 @@ void HostServices::initHostApi(PluginLibrary& library) {
   api.monotonic_ns = &hostMonotonic;
   api.call_deadline_ns = &hostCallDeadline;
   api.call_cancelled = &hostCallCancelled;
+  api.emit_sink_state = &hostEmitSinkState;
 }
 
 }  // namespace podwarden::plugin

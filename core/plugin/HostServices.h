@@ -23,6 +23,8 @@ struct HostBuffer {
 struct HostEmitter {
   std::function<void(std::vector<ManifestDoc>)> onSnapshot;
   std::function<void(std::string)> onEvent;
+  // A sink's emit_sink_state (ABI minor 1): the raw state JSON; returns the call's status.
+  std::function<pw_status(std::string)> onSinkState;
   pw_emitter_host_ptr* handle() { return reinterpret_cast<pw_emitter_host_ptr*>(this); }
 };
 

@@ -1,9 +1,11 @@
 #include "plugin/Instances.h"
 
 #include "plugin/HostServices.h"
+#include "util/Json.h"
 #include "util/Log.h"
 
 #include <cstring>
+#include <stdexcept>
 
 namespace podwarden::plugin {
 namespace {
@@ -220,6 +222,48 @@ void RuntimeInstance::unwatchEvents() {
 
 // ---- Sink -------------------------------------------------------------------------------------------
 
+namespace {
+
+// {"items":[{"uid":"...","state":{...}|null}...]} -> items with canonical state JSON. Throws
+// std::invalid_argument naming what is wrong.
+std::vector<SinkStateItem> parseSinkState(const std::string& text) {
+  json::ObjectPtr root;
+  try {
+    root = json::parseObject(text);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("not a JSON object: ") + e.what());
+  }
+  if (!root->has("items") || !root->isArray("items"))
+    throw std::invalid_argument("\"items\" is not an array");
+  json::ArrayPtr items = root->getArray("items");
+  std::vector<SinkStateItem> out;
+  out.reserve(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    const std::string where = "items[" + std::to_string(i) + "]";
+    if (!items->isObject(i)) throw std::invalid_argument(where + " is not an object");
+    json::ObjectPtr item = items->getObject(i);
+    if (!item->has("uid") || !item->get("uid").isString())
+      throw std::invalid_argument(where + ".uid is missing or not a string");
+    SinkStateItem s;
+    s.uid = item->get("uid").convert<std::string>();
+    if (s.uid.empty()) throw std::invalid_argument(where + ".uid is empty");
+    if (!item->has("state")) throw std::invalid_argument(where + ".state is missing (null clears it)");
+    if (item->isNull("state")) {
+      s.stateJson = "null";
+    } else if (item->isObject("state")) {
+      s.stateJson = json::stringify(item->getObject("state"));
+    } else {
+      throw std::invalid_argument(where + ".state is neither a JSON object nor null");
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct SinkInstance::Emitter : HostEmitter {};
+
 SinkInstance::SinkInstance(std::shared_ptr<PluginLibrary> library, const std::string& type,
                            const std::string& configJson, const std::string& nodeName)
     : InstanceBase(std::move(library), PW_KIND_SINK, type) {
@@ -231,7 +275,71 @@ SinkInstance::SinkInstance(std::shared_ptr<PluginLibrary> library, const std::st
 }
 
 SinkInstance::~SinkInstance() {
+  stop();
   if (instance_) vtable_.destroy(instance_);
+}
+
+CallResult SinkInstance::start(StateCallback onState) {
+  auto lock = serialize();
+  CallResult r;
+  if (started_ || emitter_) {
+    r.status = PW_FAILED_PRECONDITION;
+    r.err = "start of " + displayName() + " was already called";
+    return r;
+  }
+  emitter_ = std::make_unique<Emitter>();
+  emitter_->onSinkState = [this](std::string stateJson) { return acceptState(std::move(stateJson)); };
+  {
+    std::lock_guard<std::mutex> stateLock(stateMutex_);
+    onState_ = std::move(onState);
+  }
+  if (vtable_.start != nullptr) {
+    // Not under stateMutex_: the plugin may emit from inside start.
+    HostBuffer err;
+    r.status = vtable_.start(instance_, emitter_->handle(), err.handle());
+    r.err = std::move(err.data);
+  }
+  started_ = r.ok();
+  if (!started_) {
+    std::lock_guard<std::mutex> stateLock(stateMutex_);
+    onState_ = nullptr;
+  }
+  return r;
+}
+
+void SinkInstance::stop() {
+  auto lock = serialize();
+  if (!started_) return;
+  if (vtable_.stop != nullptr) vtable_.stop(instance_);
+  started_ = false;
+  // The plugin has joined its threads; anything that still arrives through the emitter is refused.
+  std::lock_guard<std::mutex> stateLock(stateMutex_);
+  onState_ = nullptr;
+}
+
+pw_status SinkInstance::acceptState(std::string stateJson) {
+  std::lock_guard<std::mutex> stateLock(stateMutex_);
+  if (!onState_) {
+    Log::warning(displayName(), "emit_sink_state outside start()..stop(); refused (FAILED_PRECONDITION)");
+    return PW_FAILED_PRECONDITION;
+  }
+  std::vector<SinkStateItem> items;
+  try {
+    items = parseSinkState(stateJson);
+  } catch (const std::invalid_argument& e) {
+    Log::error(displayName(), std::string("emit_sink_state: malformed state JSON (") + e.what() +
+                                  "); nothing applied (INVALID_ARGUMENT)");
+    return PW_INVALID_ARGUMENT;
+  }
+  try {
+    onState_(std::move(items));
+  } catch (const std::exception& e) {
+    // Nothing may unwind into the plugin's C frames.
+    Log::error(displayName(),
+               std::string("emit_sink_state: the host could not apply the state: ") + e.what());
+    return PW_INTERNAL;
+  }
+  return PW_OK;
 }
 
 CallResult SinkInstance::report(std::string_view batchJson, std::chrono::milliseconds timeout) {

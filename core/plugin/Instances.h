@@ -122,16 +122,44 @@ class RuntimeInstance : public InstanceBase {
   bool watching_ = false;
 };
 
+// One item of a sink's emit_sink_state: the sink's own state of pod `uid`, as canonical JSON (object keys
+// sorted, json::stringify), or "null" to clear it.
+struct SinkStateItem {
+  std::string uid;
+  std::string stateJson;
+};
+
 class SinkInstance : public InstanceBase {
  public:
+  // Receives each well-formed emit_sink_state batch, on the plugin's thread, all items at once.
+  using StateCallback = std::function<void(std::vector<SinkStateItem>)>;
+
   SinkInstance(std::shared_ptr<PluginLibrary> library, const std::string& type, const std::string& configJson,
                const std::string& nodeName);
+  // Stops the instance if it is started, then destroys it.
   ~SinkInstance() override;
+  // ABI minor 1: the sink's start(), with an emitter whose emit_sink_state batches go to `onState`
+  // (a sink without start, e.g. one built for minor 0, succeeds at once and never emits). Call once, before
+  // the first report. On failure the instance stays unstarted and the emitter refuses every emit.
+  CallResult start(StateCallback onState);
+  // The sink's stop(), when started. Call after the last report/remove has returned: it joins the
+  // plugin's threads. Afterwards the emitter refuses emits (PW_FAILED_PRECONDITION) and `onState` is never
+  // called again, so whatever it refers to may go away.
+  void stop();
+  bool hasStartStop() const { return vtable_.start != nullptr || vtable_.stop != nullptr; }
   CallResult report(std::string_view batchJson, std::chrono::milliseconds timeout = std::chrono::seconds(30));
   CallResult remove(std::string_view batchJson, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:
+  pw_status acceptState(std::string stateJson);
+
   pw_sink_vtable vtable_{};
+  struct Emitter;
+  std::unique_ptr<Emitter> emitter_;
+  // Guards onState_: held while a batch is delivered, so that after stop() clears it no delivery runs.
+  std::mutex stateMutex_;
+  StateCallback onState_;
+  bool started_ = false;
 };
 
 }  // namespace podwarden::plugin

@@ -103,6 +103,24 @@ int runDaemon(const config::Config& cfg) {
   std::vector<plugin::SinkInstance*> sinks;
   for (auto& s : plugins.sinks) sinks.push_back(s.get());
   StatusHub hub(sinks);
+  // Sink lifecycle (ABI minor 1): every sink plugin is started before the hub's threads exist, so its
+  // start() comes before its first report; the state it emits goes to the hub. At the end, hub.stop() joins
+  // the hub's sink threads first, so no report/remove can overlap a sink's stop(); then each sink is
+  // stopped (it joins its own threads; what it still emits until then lands in the hub, which is alive),
+  // and the instances are destroyed with `plugins`, after the hub. A sink whose start fails is fatal like
+  // a source's: nothing has touched a pod yet.
+  auto stopSinks = [&] {
+    for (auto* s : sinks) s->stop();
+  };
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    plugin::CallResult r = sinks[i]->start(hub.stateCallback(i));
+    if (!r.ok()) {
+      Log::error(kComponent, "sink " + sinks[i]->displayName() + " failed to start: " + r.describe() +
+                                 "; nothing was started");
+      stopSinks();
+      return 1;
+    }
+  }
   hub.start();
 
   ReconcilerOptions opts;
@@ -150,6 +168,7 @@ int runDaemon(const config::Config& cfg) {
     for (auto& s : plugins.sources) s.instance->stop();
     plugins.runtime->unwatchEvents();
     hub.stop();
+    stopSinks();
     return 1;
   }
 
@@ -167,7 +186,8 @@ int runDaemon(const config::Config& cfg) {
 
   for (auto& s : plugins.sources) s.instance->stop();
   plugins.runtime->unwatchEvents();
-  hub.stop();
+  hub.stop();  // first: no report/remove runs any more
+  stopSinks();
   signalThread.join();
   Log::info(kComponent, "stopped");
   return 0;

@@ -145,6 +145,7 @@ void Reconciler::run() {
 void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> docs) {
   if (source >= origins_.size()) return;
   sourceSeen_[source] = true;
+  if (std::find(sourceSeen_.begin(), sourceSeen_.end(), false) == sourceSeen_.end()) hub_.setSourcesReady();
   std::map<std::string, Origin>& old = origins_[source];
   std::map<std::string, Origin> next;
   const std::string& kind = sourceKinds_[source];

@@ -132,6 +132,59 @@ pw_status hostEmitEvent(pw_emitter_host_ptr* handle, pw_str eventJson) {
   return PW_OK;
 }
 
+// {"items":[{"uid":"<non-empty>","state":{...}|null}...]}; "" when it is, else what is wrong.
+std::string sinkStateProblem(const std::string& text) {
+  json::ObjectPtr root;
+  try {
+    root = json::parseObject(text);
+  } catch (const std::exception& e) {
+    return std::string("not a JSON object (") + e.what() + ")";
+  }
+  if (!root->has("items") || !root->isArray("items")) return "\"items\" is not an array";
+  json::ArrayPtr items = root->getArray("items");
+  for (size_t i = 0; i < items->size(); ++i) {
+    const std::string where = "items[" + std::to_string(i) + "]";
+    if (!items->isObject(i)) return where + " is not an object";
+    json::ObjectPtr item = items->getObject(i);
+    if (!item->has("uid") || !item->get("uid").isString() || item->get("uid").convert<std::string>().empty())
+      return where + ".uid is not a non-empty string";
+    if (!item->has("state") || (!item->isNull("state") && !item->isObject("state")))
+      return where + ".state is neither a JSON object nor null";
+  }
+  return "";
+}
+
+pw_status hostEmitSinkState(pw_emitter_host_ptr* handle, pw_str stateJson) {
+  if (handle == nullptr) {
+    gHost->violation("emit_sink_state called with a NULL emitter");
+    return PW_INVALID_ARGUMENT;
+  }
+  auto* emitter = reinterpret_cast<Emitter*>(handle);
+  if (emitter->kind != PW_KIND_SINK) {
+    gHost->violation("emit_sink_state through " + emitter->what + ", which is not a sink's emitter");
+    return PW_FAILED_PRECONDITION;
+  }
+  if (!emitter->open) {
+    gHost->violation("emit_sink_state through " + emitter->what + " after stop() had returned");
+    return PW_FAILED_PRECONDITION;
+  }
+  if (!strIsValid(stateJson)) {
+    gHost->violation("emit_sink_state through " + emitter->what + " with NULL data and a non-zero length");
+    return PW_INVALID_ARGUMENT;
+  }
+  const std::string problem = sinkStateProblem(view(stateJson));
+  if (!problem.empty()) {
+    gHost->violation("emit_sink_state through " + emitter->what + ": " + problem);
+    return PW_INVALID_ARGUMENT;
+  }
+  if (gHost->verbose()) {
+    std::fprintf(stderr, "    sink state through %s: %s\n", emitter->what.c_str(), view(stateJson).c_str());
+  }
+  std::lock_guard<std::mutex> lock(emitter->mutex);
+  ++emitter->sinkStates;
+  return PW_OK;
+}
+
 int64_t hostNowUnixNs(const pw_host_api*) {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -179,6 +232,7 @@ ConformanceHost::ConformanceHost() {
   api_.monotonic_ns = &hostMonotonicNs;
   api_.call_deadline_ns = &hostCallDeadline;
   api_.call_cancelled = &hostCallCancelled;
+  api_.emit_sink_state = &hostEmitSinkState;
 }
 
 int64_t ConformanceHost::monotonicNs() {
@@ -194,10 +248,11 @@ Buffer& ConformanceHost::newBuffer(const std::string& what) {
   return *buffers_.back();
 }
 
-Emitter& ConformanceHost::newEmitter(const std::string& what) {
+Emitter& ConformanceHost::newEmitter(const std::string& what, int32_t kind) {
   std::lock_guard<std::mutex> lock(mutex_);
   emitters_.push_back(std::make_unique<Emitter>());
   emitters_.back()->what = what;
+  emitters_.back()->kind = kind;
   return *emitters_.back();
 }
 

@@ -29,11 +29,13 @@ struct Buffer {
 
 struct Emitter {
   std::string what;
+  int32_t kind = 0;  // PW_KIND_* of the instance it was given to
   std::atomic<bool> open{true};
   std::mutex mutex;
   size_t snapshots = 0;
   size_t documents = 0;
   size_t events = 0;
+  size_t sinkStates = 0;  // emit_sink_state batches (ABI minor 1)
   pw_emitter_host_ptr* handle() { return reinterpret_cast<pw_emitter_host_ptr*>(this); }
 };
 
@@ -52,7 +54,7 @@ class ConformanceHost {
 
   // Handles live until the host is destroyed; close() them when their call returns.
   Buffer& newBuffer(const std::string& what);
-  Emitter& newEmitter(const std::string& what);
+  Emitter& newEmitter(const std::string& what, int32_t kind);
   CallCtx& newCallCtx(const std::string& what, std::chrono::milliseconds timeout);
 
   // Everything the plugin did wrong through the host table so far, and how many log lines it wrote.

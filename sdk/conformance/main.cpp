@@ -12,7 +12,9 @@
 // invalid UTF-8 configs and requests); responses are JSON objects; every output goes through the host buffers
 // of the call, and no buffer, emitter or call context is used after its call (or stop/unwatch) returned;
 // calls from different threads one at a time, and at the same time when the factory declares
-// PW_CAP_CONCURRENT; expired deadlines and cancelled calls return promptly.
+// PW_CAP_CONCURRENT; expired deadlines and cancelled calls return promptly. A sink with start/stop (ABI
+// minor 1) is started before its first report and stopped after its last one, as the daemon does; its
+// emit_sink_state batches must be well-formed and stop after stop() returned (its threads joined).
 //
 // Prints one PASS/FAIL line per check; exits 0 when all pass, 1 when any fails, 2 on a usage error.
 // A call that does not return within its deadline plus --grace-ms (default 10000) fails and ends the run.
@@ -310,7 +312,7 @@ class FactoryChecks {
       std::vector<std::string> problems;
       pw_instance_plugin_ptr* instance = mustCreate();
       if (instance == nullptr) return;
-      Emitter& emitter = host_.newEmitter(name_ + " start #" + std::to_string(round + 1));
+      Emitter& emitter = host_.newEmitter(name_ + " start #" + std::to_string(round + 1), PW_KIND_SOURCE);
       Buffer& err = host_.newBuffer("err of " + name_ + " start");
       Outcome o;
       // start and stop on different threads: the host calls from whichever thread it likes.
@@ -453,7 +455,7 @@ class FactoryChecks {
     if ((v.watch_events == nullptr) != (v.unwatch_events == nullptr)) {
       problems.push_back("watch_events and unwatch_events must both be set or both be NULL");
     } else if (v.watch_events != nullptr) {
-      Emitter& emitter = host_.newEmitter(name_ + " watch_events");
+      Emitter& emitter = host_.newEmitter(name_ + " watch_events", PW_KIND_RUNTIME);
       Buffer& err = host_.newBuffer("err of " + name_ + " watch_events");
       Outcome o;
       onThread(name_ + " watch_events", limit(),
@@ -491,6 +493,66 @@ class FactoryChecks {
     return o;
   }
 
+  // ABI minor 1: start() as the host calls it, on a thread of its own, before any report. Returns the
+  // emitter it was given (nullptr when the vtable has no start) in *emitter; false when start failed.
+  bool startSink(const pw_sink_vtable& v, pw_instance_plugin_ptr* instance, const std::string& what,
+                 Emitter** emitter, std::vector<std::string>& problems) {
+    *emitter = nullptr;
+    if (v.start == nullptr) return true;
+    *emitter = &host_.newEmitter(what, PW_KIND_SINK);
+    Buffer& err = host_.newBuffer("err of " + name_ + " start");
+    Outcome o;
+    onThread(name_ + " start", limit(),
+             [&] { o.status = v.start(instance, (*emitter)->handle(), err.handle()); });
+    err.open = false;
+    o.err = err.data;
+    checkOutcome("start", o, problems);
+    if (o.status != PW_OK) {
+      if (statusValid(o.status) && !o.err.empty())
+        problems.push_back(std::string("start failed with ") + plugin::statusName(o.status) + ": " + o.err);
+      (*emitter)->open = false;
+      return false;
+    }
+    return true;
+  }
+
+  // stop() on another thread than start, after the last report; then the emitter is closed, so a plugin
+  // thread that still emits (it was not joined) is a violation.
+  void stopSink(const pw_sink_vtable& v, pw_instance_plugin_ptr* instance, Emitter* emitter) {
+    if (v.stop != nullptr) onThread(name_ + " stop", limit(), [&] { v.stop(instance); });
+    if (emitter != nullptr) emitter->open = false;
+  }
+
+  void checkSinkLifecycle(const pw_sink_vtable& v) {
+    for (int round = 0; round < 2; ++round) {
+      std::vector<std::string> problems;
+      pw_instance_plugin_ptr* instance = mustCreate();
+      if (instance == nullptr) return;
+      Emitter* emitter = nullptr;
+      if (startSink(v, instance, name_ + " start #" + std::to_string(round + 1), &emitter, problems)) {
+        std::this_thread::sleep_for(milliseconds(300));  // room for the sink's own threads to emit
+        Outcome r =
+            sinkCall(v.report, "report", instance, "{\"items\":[],\"errors\":[]}", milliseconds(30000));
+        checkOutcome("report after start", r, problems);
+        stopSink(v, instance, emitter);
+      }
+      destroy(instance);
+      if (round == 0) {
+        size_t states = 0;
+        if (emitter != nullptr) {
+          std::lock_guard<std::mutex> lock(emitter->mutex);
+          states = emitter->sinkStates;
+        }
+        std::printf("        (start: %s, stop: %s, %zu state batch(es) emitted)\n", v.start ? "yes" : "NULL",
+                    v.stop ? "yes" : "NULL", states);
+      }
+      gReport.result(
+          name_ + ": start, report, stop and destroy from different threads, no emit after stop (round " +
+              std::to_string(round + 1) + ")",
+          problems);
+    }
+  }
+
   void checkSink() {
     pw_sink_vtable v{};
     std::memcpy(&v, factory_.vtable, std::min<size_t>(header_.struct_size, sizeof(v)));
@@ -498,10 +560,18 @@ class FactoryChecks {
       gReport.fail(name_ + ": sink vtable", "report or remove is NULL");
       return;
     }
+    if (v.start != nullptr || v.stop != nullptr) checkSinkLifecycle(v);
     pw_instance_plugin_ptr* instance = mustCreate();
     if (instance == nullptr) return;
     const milliseconds callTimeout(30000);
     std::vector<std::string> problems;
+    // The host starts a sink before its first report, and stops it after the last one.
+    Emitter* emitter = nullptr;
+    if (!startSink(v, instance, name_ + " start", &emitter, problems)) {
+      gReport.result(name_ + ": start", problems);
+      destroy(instance);
+      return;
+    }
     Outcome r = sinkCall(v.report, "report", instance, "{\"items\":[],\"errors\":[]}", callTimeout);
     checkOutcome("report of an empty batch", r, problems);
     if (r.status != PW_OK && !plugin::isRetryable(r.status))
@@ -530,6 +600,7 @@ class FactoryChecks {
     checkThreads(instance, [&](pw_instance_plugin_ptr* inst) {
       return sinkCall(v.report, "report", inst, "{\"items\":[],\"errors\":[]}", callTimeout);
     });
+    stopSink(v, instance, emitter);
     destroy(instance);
   }
 

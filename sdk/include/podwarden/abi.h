@@ -38,8 +38,11 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------------------------------ */
 
 #define PW_ABI_MAJOR 1
-/* Minor 0: the first release of ABI v1. */
-#define PW_ABI_MINOR 0
+/* Minor 0: the first release of ABI v1.
+ * Minor 1: sinks get optional start()/stop() (appended to pw_sink_vtable) and publish their own per-pod
+ *          state with host->emit_sink_state (appended to pw_host_api); the host shows that state to every
+ *          other sink inside the pod object, under "podwarden":{"sinks":{...}}. */
+#define PW_ABI_MINOR 1
 
 /* The one symbol a plugin exports. */
 #define PW_PLUGIN_ENTRY_SYMBOL "pw_plugin_entry_v1"
@@ -93,8 +96,8 @@ typedef struct pw_ext {
  * after the call returns. Valid only for the duration of the call it was passed to. */
 typedef struct pw_buffer_host_ptr pw_buffer_host_ptr;
 
-/* Host-owned emitter handle, given to a source's start() or a runtime's watch_events(). Valid until the
- * matching stop()/unwatch_events() returns. */
+/* Host-owned emitter handle, given to a source's start(), a runtime's watch_events() or (minor 1) a sink's
+ * start(). Valid until the matching stop()/unwatch_events() returns. */
 typedef struct pw_emitter_host_ptr pw_emitter_host_ptr;
 
 /* Host-owned per-call context: deadline and cancellation. */
@@ -160,6 +163,21 @@ typedef struct pw_host_api {
   int64_t (*call_deadline_ns)(const pw_call_ctx_host_ptr* ctx);
   /* Non-zero once the host wants the call abandoned (shutdown, the pod went away). Poll it in long waits. */
   uint8_t (*call_cancelled)(const pw_call_ctx_host_ptr* ctx);
+
+  /* Minor 1. A sink publishes its own per-pod state, through the emitter its start() was given:
+   * `state_json` is {"items":[{"uid":"<static pod uid>","state":<JSON object or null>},...]}. For each item
+   * the host keeps `state` as this sink's state of that pod (null clears it) and places it into the pod
+   * object under "podwarden":{"sinks":{"<sink key>":state}}. The sink key is the plugin's name
+   * (pw_plugin_info.name); a second instance of the same plugin is "<name>#2", a third "<name>#3". A
+   * change reports the pod again to every other sink, never to the emitting one, which does not see its
+   * own state in the pods it receives; an unchanged state changes nothing. The state stays attached when
+   * the pod changes, and goes with the pod when it is removed. An item whose uid the host has no pod for
+   * (the pod was removed meanwhile) is ignored: a sink learns of pods from report(). The host copies what
+   * it needs before returning. Call from any thread between start() and the return of stop().
+   * Returns PW_OK, PW_INVALID_ARGUMENT (nothing applied) when the JSON is not of that shape, or
+   * PW_FAILED_PRECONDITION outside start()..stop(). A plugin that calls it sets min_host_minor = 1 or
+   * checks PW_HOST_HAS(host, emit_sink_state). */
+  pw_status (*emit_sink_state)(pw_emitter_host_ptr* emitter, pw_str state_json);
 } pw_host_api;
 
 /* True when the host table has member `member` (it may still be NULL if the host chose not to offer it). */
@@ -235,17 +253,29 @@ typedef struct pw_runtime_vtable {
 } pw_runtime_vtable;
 
 /* A status sink. report(): `batch_json` is {"items":[Pod,...]} with the full static pods (metadata, spec,
- * status, and a "podwarden" block with source, origin and errors) that changed since the last successful
- * report, plus {"errors":[...]} for manifests that were rejected. remove(): {"items":[{"namespace",
- * "name","uid"}]} for pods that went away. Return PW_OK when done, PW_UNAVAILABLE (or another retryable
- * code) to have the host retry later with the latest state, any other code when the batch can never
- * succeed. Each sink is called from its own host thread, so a slow sink stalls nobody else. */
+ * status, and a "podwarden" block with source, origin, errors and, since minor 1, the "sinks" states of
+ * the other sinks) that changed since the last successful report, plus {"errors":[...]} for manifests
+ * that were rejected, and (minor 1) "sourcesReady":true once every source has delivered its first
+ * snapshot, so a sink knows when objects no pod accounts for are orphans. remove(): {"items":[{"namespace","name","uid"}]} for pods that went away. Return
+ * PW_OK when done, PW_UNAVAILABLE (or another retryable code) to have the host retry later with the latest
+ * state, any other code when the batch can never succeed. Each sink is called from its own host thread,
+ * so a slow sink stalls nobody else. */
 typedef struct pw_sink_vtable {
   PW_VTABLE_HEADER;
   pw_status (*report)(pw_instance_plugin_ptr* instance, const pw_call_ctx_host_ptr* ctx,
                       pw_str batch_json, pw_buffer_host_ptr* err);
   pw_status (*remove)(pw_instance_plugin_ptr* instance, const pw_call_ctx_host_ptr* ctx,
                       pw_str batch_json, pw_buffer_host_ptr* err);
+  /* Minor 1, both optional (NULL = nothing to do). start() is called once, on the control thread, after
+   * create and before the first report; the sink may start its own threads and publish per-pod state
+   * through host->emit_sink_state(emitter, ...) until stop() returns. A failing start() (with a message in
+   * `err`) is final: the host never reports to that instance and destroys it without calling stop().
+   * stop() is called on the control thread after the last report/remove has returned and before destroy;
+   * the sink joins its threads and never uses `emitter` afterwards. A host of minor 0 calls neither: a
+   * sink that needs them sets min_host_minor = 1. */
+  pw_status (*start)(pw_instance_plugin_ptr* instance, pw_emitter_host_ptr* emitter,
+                     pw_buffer_host_ptr* err);
+  void (*stop)(pw_instance_plugin_ptr* instance);
 } pw_sink_vtable;
 
 /* ---- Plugin description -------------------------------------------------------------------------- */

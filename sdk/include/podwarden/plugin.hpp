@@ -87,6 +87,14 @@ class Host {
     return api_->emit_event(emitter, toStr(event_json));
   }
 
+  // ABI minor 1: a sink publishes its per-pod state, {"items":[{"uid":"...","state":{...} or null}...]},
+  // through the emitter its start() was given. PW_UNIMPLEMENTED on a host older than minor 1 (a plugin
+  // that cannot do without it declares min_host_minor 1, see PW_DEFINE_PLUGIN_MIN_HOST).
+  pw_status emitSinkState(pw_emitter_host_ptr* emitter, std::string_view state_json) const {
+    if (!api_ || !PW_HOST_HAS(api_, emit_sink_state)) return PW_UNIMPLEMENTED;
+    return api_->emit_sink_state(emitter, toStr(state_json));
+  }
+
  private:
   const pw_host_api* api_;
 };
@@ -318,6 +326,13 @@ class Sink {
   // Return PW_OK, or a retryable code (PW_UNAVAILABLE) to be called again later with the latest state.
   virtual pw_status report(const Call& call, std::string_view batch_json) = 0;
   virtual pw_status remove(const Call& call, std::string_view batch_json) = 0;
+  // ABI minor 1 (a host of minor 0 calls neither). Called once after the constructor, before the first
+  // report: start threads here; `emitter` is for host.emitSinkState until stop() returns. Throw pw::Error
+  // on failure.
+  virtual void start(pw_emitter_host_ptr* /*emitter*/) {}
+  // Called after the last report/remove, before the destructor: join every thread; never use the emitter
+  // again. Must not throw.
+  virtual void stop() noexcept {}
 };
 
 template <class T>
@@ -336,6 +351,15 @@ pw_sink_vtable sinkVtable() {
     auto* inst = detail::self<T>(p);
     return detail::guard(inst->host, err, [&] { return inst->impl->remove(Call(inst->host, ctx), toView(batch)); });
   };
+  v.start = [](pw_instance_plugin_ptr* p, pw_emitter_host_ptr* emitter,
+               pw_buffer_host_ptr* err) -> pw_status {
+    auto* inst = detail::self<T>(p);
+    return detail::guard(inst->host, err, [&] {
+      static_cast<Sink*>(inst->impl)->start(emitter);
+      return PW_OK;
+    });
+  };
+  v.stop = [](pw_instance_plugin_ptr* p) { static_cast<Sink*>(detail::self<T>(p)->impl)->stop(); };
   return v;
 }
 
@@ -355,8 +379,15 @@ inline pw_factory factory(int32_t kind, const char* type, uint64_t capabilities,
 }  // namespace pw
 
 // Defines pw_plugin_entry_v1 for a plugin with the given factories (pointers to static pw_factory).
-// `schema` is the config JSON Schema (a string literal) or nullptr.
-#define PW_DEFINE_PLUGIN(plugin_name, plugin_version, plugin_description, schema, ...)                  \
+// `schema` is the config JSON Schema (a string literal) or nullptr. The plugin needs nothing newer than
+// ABI minor 0 from the host.
+#define PW_DEFINE_PLUGIN(plugin_name, plugin_version, plugin_description, schema, ...) \
+  PW_DEFINE_PLUGIN_MIN_HOST(0, plugin_name, plugin_version, plugin_description, schema, __VA_ARGS__)
+
+// As PW_DEFINE_PLUGIN, for a plugin that uses what host ABI minor `min_host` added (e.g. 1 for
+// Host::emitSinkState or Sink::start/stop): it declares min_host_minor, so an older podwarden refuses it
+// at load time with a message that says so, instead of the plugin finding the service missing later.
+#define PW_DEFINE_PLUGIN_MIN_HOST(min_host, plugin_name, plugin_version, plugin_description, schema, ...)  \
   extern "C" PW_PLUGIN_EXPORT pw_status pw_plugin_entry_v1(const pw_host_api* host,                   \
                                                            const pw_plugin_info** info_out,            \
                                                            pw_buffer_host_ptr* err) {                  \
@@ -366,7 +397,7 @@ inline pw_factory factory(int32_t kind, const char* type, uint64_t capabilities,
       i.struct_size = sizeof(pw_plugin_info);                                                          \
       i.abi_major = PW_ABI_MAJOR;                                                                      \
       i.abi_minor = PW_ABI_MINOR;                                                                      \
-      i.min_host_minor = 0;                                                                            \
+      i.min_host_minor = (min_host);                                                                   \
       i.name = plugin_name;                                                                            \
       i.version = plugin_version;                                                                      \
       i.description = plugin_description;                                                              \
@@ -375,6 +406,7 @@ inline pw_factory factory(int32_t kind, const char* type, uint64_t capabilities,
       i.factory_count = sizeof(kFactories) / sizeof(kFactories[0]);                                    \
       return i;                                                                                        \
     }();                                                                                               \
+    static_assert((min_host) <= PW_ABI_MINOR, "min_host_minor must name a minor this SDK knows");      \
     if (host == nullptr || host->abi_major != PW_ABI_MAJOR) {                                          \
       return PW_FAILED_PRECONDITION;                                                                   \
     }                                                                                                  \

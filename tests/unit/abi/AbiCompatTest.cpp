@@ -23,6 +23,8 @@ using podwarden::plugin::ManifestDoc;
 using podwarden::plugin::PluginLibrary;
 using podwarden::plugin::RuntimeCall;
 using podwarden::plugin::RuntimeInstance;
+using podwarden::plugin::SinkInstance;
+using podwarden::plugin::SinkStateItem;
 using podwarden::plugin::SourceInstance;
 
 namespace {
@@ -64,6 +66,7 @@ class AbiCompatTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testFutureMinorLoadsWithExtrasIgnored);
   CPPUNIT_TEST(testFutureMinorSourceDocsReadByPointer);
   CPPUNIT_TEST(testFutureMinorRuntimeAnswers);
+  CPPUNIT_TEST(testFutureMinorSinkStartsAndStops);
   CPPUNIT_TEST(testClangLibcxxPluginWorksInHost);
   CPPUNIT_TEST_SUITE_END();
 
@@ -130,12 +133,14 @@ class AbiCompatTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("built by a newer SDK minor"), info.description);
     CPPUNIT_ASSERT_EQUAL(uint16_t{PW_ABI_MINOR + 1}, info.abiMinor);
     CPPUNIT_ASSERT_EQUAL(uint16_t{PW_ABI_MINOR}, info.minHostMinor);
-    CPPUNIT_ASSERT_EQUAL(size_t{2}, info.factories.size());
+    CPPUNIT_ASSERT_EQUAL(size_t{3}, info.factories.size());
     const auto* source = lib->findFactory(PW_KIND_SOURCE, "future");
     const auto* runtime = lib->findFactory(PW_KIND_RUNTIME, "future");
-    CPPUNIT_ASSERT(source != nullptr && runtime != nullptr);
+    const auto* sink = lib->findFactory(PW_KIND_SINK, "future");
+    CPPUNIT_ASSERT(source != nullptr && runtime != nullptr && sink != nullptr);
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, source->capabilities);
     CPPUNIT_ASSERT_EQUAL(uint64_t{0}, runtime->capabilities);
+    CPPUNIT_ASSERT_EQUAL(uint64_t{0}, sink->capabilities);
   }
 
   void testFutureMinorSourceDocsReadByPointer() {
@@ -169,6 +174,19 @@ class AbiCompatTest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_EQUAL_MESSAGE(podwarden::plugin::runtimeCallName(call), pw_status{PW_UNIMPLEMENTED},
                                    r.status);
     }
+  }
+
+  // A sink vtable longer than today's: start/stop are called, the appended member (abort()) never is.
+  void testFutureMinorSinkStartsAndStops() {
+    auto lib = PluginLibrary::load(fixture("fixture-future-minor"));
+    SinkInstance sink(lib, "future", "{}", "node-2");
+    CPPUNIT_ASSERT(sink.hasStartStop());
+    CallResult started = sink.start([](std::vector<SinkStateItem>) {});
+    CPPUNIT_ASSERT_MESSAGE(started.describe(), started.ok());
+    CallResult reported = sink.report(R"({"items":[]})");
+    CPPUNIT_ASSERT_MESSAGE(reported.describe(), reported.ok());
+    CPPUNIT_ASSERT(sink.remove(R"({"items":[]})").ok());
+    sink.stop();
   }
 
   void testClangLibcxxPluginWorksInHost() {

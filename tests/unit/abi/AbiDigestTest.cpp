@@ -21,11 +21,13 @@ namespace {
 // adds members; never edit a line.
 const std::map<int, uint64_t> kLayoutDigestByMinor = {
     {0, 0xd0413fbe5969ee99ull},
+    {1, 0x63830b2fc8a6a0aaull},  // pw_sink_vtable.start/stop, pw_host_api.emit_sink_state
 };
 
 // MD5 of tests/abi/v1.<minor>/podwarden/abi.h, the header as each minor shipped it.
 const std::map<int, std::string> kFrozenHeaderMd5ByMinor = {
     {0, "fdb0ec4fa2e7a3b04194128dd49c54e2"},
+    {1, "f24db3afce438e1cb6e88530e222fff2"},
 };
 
 // "sizeof(pw_str)=16\noffsetof(pw_str, data)=0\n..." as measured by this compiler, in table order.

@@ -39,8 +39,10 @@ struct Recorded {
   };
   std::vector<Doc> docs;
   std::vector<std::string> events;
+  std::vector<std::string> sinkStates;
   const void* snapshotEmitter = nullptr;
   const void* eventEmitter = nullptr;
+  const void* sinkStateEmitter = nullptr;
   const void* deadlineCtx = nullptr;
 };
 
@@ -89,6 +91,11 @@ pw_host_api makeHost() {
     return 300;
   };
   h.call_cancelled = [](const pw_call_ctx_host_ptr*) -> uint8_t { return 1; };
+  h.emit_sink_state = [](pw_emitter_host_ptr* emitter, pw_str state_json) -> pw_status {
+    gRecorded->sinkStateEmitter = emitter;
+    gRecorded->sinkStates.push_back(view(state_json));
+    return PW_OK;
+  };
   return h;
 }
 
@@ -135,7 +142,7 @@ class AbiLayoutTest : public CppUnit::TestFixture {
   void testConstantsArePinned() {
     CPPUNIT_ASSERT_EQUAL(1, PW_ABI_MAJOR);
     // Bumps together with a SIZE line of abi_layout.h when a member is appended.
-    CPPUNIT_ASSERT_EQUAL(0, PW_ABI_MINOR);
+    CPPUNIT_ASSERT_EQUAL(1, PW_ABI_MINOR);
     CPPUNIT_ASSERT_EQUAL(std::string("pw_plugin_entry_v1"), std::string(PW_PLUGIN_ENTRY_SYMBOL));
     const int codes[] = {PW_OK, PW_CANCELLED, PW_UNKNOWN, PW_INVALID_ARGUMENT, PW_DEADLINE_EXCEEDED,
                          PW_NOT_FOUND, PW_ALREADY_EXISTS, PW_PERMISSION_DENIED, PW_RESOURCE_EXHAUSTED,
@@ -190,6 +197,9 @@ class AbiLayoutTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint32_t{sizeof(pw_sink_vtable)}, kv->struct_size);
     CPPUNIT_ASSERT(sv->destroy && sv->start && sv->stop);
     CPPUNIT_ASSERT(kv->destroy && kv->report && kv->remove);
+    CPPUNIT_ASSERT(kv->start && kv->stop);  // minor 1
+    // The C start/stop in the sink vtable take the same arguments as a source's.
+    CPPUNIT_ASSERT(kv->start == sv->start && kv->stop == sv->stop);
     // The C side set exactly version, exec_sync and pull_image among the runtime calls.
     CPPUNIT_ASSERT(rv->version && rv->exec_sync && rv->pull_image);
     CPPUNIT_ASSERT(!rv->run_pod_sandbox && !rv->stop_pod_sandbox && !rv->remove_pod_sandbox &&
@@ -250,8 +260,12 @@ class AbiLayoutTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(uint32_t{7}, d.extType);
     CPPUNIT_ASSERT_EQUAL(size_t{1}, recorded.events.size());
     CPPUNIT_ASSERT_EQUAL(std::string("{\"containerId\":\"c99\"}"), recorded.events[0]);
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, recorded.sinkStates.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("{\"items\":[{\"uid\":\"u-c99\",\"state\":null}]}"),
+                         recorded.sinkStates[0]);
     CPPUNIT_ASSERT(recorded.snapshotEmitter == emitter);
     CPPUNIT_ASSERT(recorded.eventEmitter == emitter);
+    CPPUNIT_ASSERT(recorded.sinkStateEmitter == emitter);
     CPPUNIT_ASSERT(recorded.deadlineCtx == ctx);
   }
 
@@ -271,7 +285,21 @@ class AbiLayoutTest : public CppUnit::TestFixture {
                                                   reinterpret_cast<pw_emitter_host_ptr*>(&token),
                                                   reinterpret_cast<const pw_call_ctx_host_ptr*>(&token)));
     CPPUNIT_ASSERT(recorded.logs.empty());
+
+    // A host of minor 0 ends after call_cancelled: emit_sink_state (minor 1) reads as absent.
+    host.struct_size = static_cast<uint32_t>(offsetof(pw_host_api, emit_sink_state));
+    CPPUNIT_ASSERT(PW_HOST_HAS(&host, call_cancelled));
+    CPPUNIT_ASSERT(!PW_HOST_HAS(&host, emit_sink_state));
+    CPPUNIT_ASSERT_EQUAL(int64_t{-1},
+                         podwarden_abi_c_use_host(&host, reinterpret_cast<pw_buffer_host_ptr*>(&buffer),
+                                                  reinterpret_cast<pw_emitter_host_ptr*>(&token),
+                                                  reinterpret_cast<const pw_call_ctx_host_ptr*>(&token)));
+    CPPUNIT_ASSERT(recorded.logs.empty());
+    CPPUNIT_ASSERT(recorded.sinkStates.empty());
+
     host.struct_size = sizeof(pw_host_api);
+    host.emit_sink_state = nullptr;
+    CPPUNIT_ASSERT(!PW_HOST_HAS(&host, emit_sink_state));
     host.log = nullptr;
     CPPUNIT_ASSERT(!PW_HOST_HAS(&host, log));
     gRecorded = nullptr;

@@ -110,6 +110,8 @@ static const pw_sink_vtable kSinkVtable = {
     .destroy = c99_destroy,
     .report = c99_sink_call,
     .remove = c99_sink_call,
+    .start = c99_start, /* minor 1: same signature as a source's start/stop */
+    .stop = c99_stop,
 };
 
 static const pw_factory kSourceFactory = {sizeof(pw_factory), PW_KIND_SOURCE, "src", 0, &kSourceVtable, NULL};
@@ -152,7 +154,8 @@ int64_t podwarden_abi_c_use_host(const pw_host_api* host, pw_buffer_host_ptr* bu
 
   if (!PW_HOST_HAS(host, log) || !PW_HOST_HAS(host, buffer_write) || !PW_HOST_HAS(host, emit_snapshot) ||
       !PW_HOST_HAS(host, emit_event) || !PW_HOST_HAS(host, now_unix_ns) || !PW_HOST_HAS(host, monotonic_ns) ||
-      !PW_HOST_HAS(host, call_deadline_ns) || !PW_HOST_HAS(host, call_cancelled)) {
+      !PW_HOST_HAS(host, call_deadline_ns) || !PW_HOST_HAS(host, call_cancelled) ||
+      !PW_HOST_HAS(host, emit_sink_state)) {
     return -1;
   }
   host->log(host, PW_LOG_WARNING, c99_str("c99 says hi"));
@@ -173,6 +176,8 @@ int64_t podwarden_abi_c_use_host(const pw_host_api* host, pw_buffer_host_ptr* bu
   docs[0] = &doc;
   if (host->emit_snapshot(emitter, docs, 1) != PW_OK) return -1;
   if (host->emit_event(emitter, c99_str("{\"containerId\":\"c99\"}")) != PW_OK) return -1;
+  if (host->emit_sink_state(emitter, c99_str("{\"items\":[{\"uid\":\"u-c99\",\"state\":null}]}")) != PW_OK)
+    return -1;
 
   return host->now_unix_ns(host) + host->monotonic_ns(host) + host->call_deadline_ns(ctx) +
          (int64_t)host->call_cancelled(ctx);

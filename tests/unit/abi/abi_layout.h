@@ -28,7 +28,7 @@
   OFFSET(pw_manifest_doc, error, 56)                 \
   OFFSET(pw_manifest_doc, warning, 72)               \
   OFFSET(pw_manifest_doc, next, 88)                  \
-  SIZE(pw_host_api, 80)                              \
+  SIZE(pw_host_api, 88)                              \
   OFFSET(pw_host_api, struct_size, 0)                \
   OFFSET(pw_host_api, abi_major, 4)                  \
   OFFSET(pw_host_api, abi_minor, 6)                  \
@@ -41,6 +41,7 @@
   OFFSET(pw_host_api, monotonic_ns, 56)              \
   OFFSET(pw_host_api, call_deadline_ns, 64)          \
   OFFSET(pw_host_api, call_cancelled, 72)            \
+  OFFSET(pw_host_api, emit_sink_state, 80)           \
   SIZE(pw_source_vtable, 40)                         \
   OFFSET(pw_source_vtable, struct_size, 0)           \
   OFFSET(pw_source_vtable, create, 8)                \
@@ -68,12 +69,14 @@
   OFFSET(pw_runtime_vtable, pull_image, 136)         \
   OFFSET(pw_runtime_vtable, watch_events, 144)       \
   OFFSET(pw_runtime_vtable, unwatch_events, 152)     \
-  SIZE(pw_sink_vtable, 40)                           \
+  SIZE(pw_sink_vtable, 56)                           \
   OFFSET(pw_sink_vtable, struct_size, 0)             \
   OFFSET(pw_sink_vtable, create, 8)                  \
   OFFSET(pw_sink_vtable, destroy, 16)                \
   OFFSET(pw_sink_vtable, report, 24)                 \
   OFFSET(pw_sink_vtable, remove, 32)                 \
+  OFFSET(pw_sink_vtable, start, 40)                  \
+  OFFSET(pw_sink_vtable, stop, 48)                   \
   SIZE(pw_factory, 40)                               \
   OFFSET(pw_factory, struct_size, 0)                 \
   OFFSET(pw_factory, kind, 4)                        \
@@ -112,7 +115,7 @@ size_t podwarden_abi_c_layout(const podwarden_abi_layout_entry** entries);
 /* A plugin description built with C initializers: name "c99", version "1.2.3", description NULL, schema
  * "{}", min_host_minor 0, reserved0 0, three factories in the order source "src" (capabilities 0),
  * runtime "rt" (PW_CAP_CONCURRENT, only version, exec_sync and pull_image set among the calls, no events),
- * sink "snk" (capabilities 6). Every vtable's create returns PW_UNIMPLEMENTED and writes
+ * sink "snk" (capabilities 6, with start and stop). Every vtable's create returns PW_UNIMPLEMENTED and writes
  * "c99 <type>: <config>/<node>" into err. */
 const pw_plugin_info* podwarden_abi_c_info(void);
 
@@ -121,6 +124,7 @@ const pw_plugin_info* podwarden_abi_c_info(void);
  *   emit_snapshot(emitter, [doc], 1) with doc {origin "c99://doc", content_type "application/json",
  *     data "{}", error "", warning "careful", next -> a pw_ext {type 7, next NULL}};
  *   emit_event(emitter, "{\"containerId\":\"c99\"}");
+ *   emit_sink_state(emitter, "{\"items\":[{\"uid\":\"u-c99\",\"state\":null}]}") (minor 1);
  * and returns now_unix_ns(host) + monotonic_ns(host) + call_deadline_ns(ctx) + call_cancelled(ctx), or
  * -1 when a call returned a status other than PW_OK or PW_HOST_HAS denies a member. */
 int64_t podwarden_abi_c_use_host(const pw_host_api* host, pw_buffer_host_ptr* buffer, pw_emitter_host_ptr* emitter,

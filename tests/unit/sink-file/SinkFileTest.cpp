@@ -16,6 +16,7 @@
 #include "plugin/PluginLibrary.h"
 #include "util/Json.h"
 
+using podwarden::plugin::CallResult;
 using podwarden::plugin::isRetryable;
 using podwarden::plugin::PluginError;
 using podwarden::plugin::PluginLibrary;
@@ -116,6 +117,7 @@ class SinkFileTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testUnwritablePathIsRetryable);
   CPPUNIT_TEST(testBadBatchRejectedWithoutChange);
   CPPUNIT_TEST(testBadConfigRejected);
+  CPPUNIT_TEST(testOtherSinksStatesLandInFile);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -285,6 +287,41 @@ class SinkFileTest : public CppUnit::TestFixture {
       return;
     }
     CPPUNIT_FAIL("an unknown config key was accepted");
+  }
+
+  // ABI minor 1: what other sinks published about a pod travels in its podwarden.sinks block, and the
+  // file keeps it as it came; a later version of the pod without it replaces it.
+  void testOtherSinksStatesLandInFile() {
+    TempDir dir;
+    const std::string path = dir / "status.json";
+    SinkInstance sink(library_, "file", "{\"path\":\"" + path + "\"}", "node-1");
+    CallResult started = sink.start([](std::vector<podwarden::plugin::SinkStateItem>) {});
+    CPPUNIT_ASSERT_MESSAGE(started.describe(), started.ok());
+    std::string withState = pod("kube-system", "kube-apiserver-node-1", "u1", "Running");
+    const std::string block = "\"podwarden\":{";
+    withState.replace(withState.find(block), block.size(),
+                      block + R"("sinks":{"sink-apiserver":{"mirror":{"phase":"Created","uid":"m-1"},)"
+                              R"("lastError":null},"vendor-x#2":{"n":3}},)");
+    auto r = sink.report(batch({withState, pod("default", "other", "u2")}));
+    CPPUNIT_ASSERT_MESSAGE(r.describe(), r.ok());
+
+    json::ObjectPtr p = podByUid(readStatus(path), "u1");
+    json::ObjectPtr sinks = json::getObject(json::getObject(p, "podwarden"), "sinks");
+    CPPUNIT_ASSERT(!sinks.isNull());
+    json::ObjectPtr mirror = json::getObject(json::getObject(sinks, "sink-apiserver"), "mirror");
+    CPPUNIT_ASSERT_EQUAL(std::string("Created"), json::getString(mirror, "phase"));
+    CPPUNIT_ASSERT_EQUAL(std::string("m-1"), json::getString(mirror, "uid"));
+    json::ObjectPtr apiserver = json::getObject(sinks, "sink-apiserver");
+    CPPUNIT_ASSERT(apiserver->has("lastError") && apiserver->isNull("lastError"));  // kept, as null
+    CPPUNIT_ASSERT_EQUAL(int64_t{3}, json::getInt(json::getObject(sinks, "vendor-x#2"), "n"));
+    // The rest of the podwarden block is untouched, and other pods have no sinks block.
+    CPPUNIT_ASSERT_EQUAL(std::string("file"), json::getString(json::getObject(p, "podwarden"), "source"));
+    CPPUNIT_ASSERT(!json::has(json::getObject(podByUid(readStatus(path), "u2"), "podwarden"), "sinks"));
+
+    // The state was cleared: the pod comes again without it.
+    CPPUNIT_ASSERT(sink.report(batch({pod("kube-system", "kube-apiserver-node-1", "u1", "Running")})).ok());
+    CPPUNIT_ASSERT(!json::has(json::getObject(podByUid(readStatus(path), "u1"), "podwarden"), "sinks"));
+    sink.stop();
   }
 
  private:
