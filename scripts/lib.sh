@@ -11,10 +11,12 @@ PW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 #   abigail-tools: abidiff for the ABI stability check
 #   clang, libc++-dev, libc++abi-dev: the ABI fixture plugin built with clang and libc++
 #   dpkg-dev: dpkg-shlibdeps, which cpack uses for the Depends of the .deb packages
+#   openssl: tests/scripts/pki.sh (certificates for the TLS and fake API server tests)
+# kubectl is not listed: pw_install_missing adds Debian's kubernetes-client only when no kubectl is on PATH.
 PW_PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev libyaml-cpp-dev libcppunit-dev libssl-dev
   docker.io runc busybox-static iptables iproute2 curl file abigail-tools clang libc++-dev libc++abi-dev
   dpkg-dev containerd containernetworking-plugins libgrpc++-dev protobuf-compiler protobuf-compiler-grpc
-  libprotobuf-dev)
+  libprotobuf-dev openssl)
 
 pw_log() { printf '%s %s\n' "[$(date -u +%H:%M:%S)]" "$*" >&2; }
 pw_die() { pw_log "error: $*"; exit 1; }
@@ -42,6 +44,10 @@ pw_install_missing() {
   for pkg in "${PW_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
+  # kubectl for the API server tests (tests/integration/apiserver, sink-apiserver). Debian's
+  # kubernetes-client cannot be installed beside another kubectl package (e.g. the Google Cloud SDK's), so
+  # only when there is none on PATH.
+  command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
   if [ ${#missing[@]} -eq 0 ] && [ "${PW_APT_UPDATE:-0}" != 1 ]; then
     pw_log "all packages present"
     return 0
