@@ -31,6 +31,7 @@ constexpr const char* kSourceUrl = "source-url";
 constexpr const char* kRuntimeDocker = "runtime-docker";
 constexpr const char* kRuntimeContainerd = "runtime-containerd";
 constexpr const char* kSinkFile = "sink-file";
+constexpr const char* kSinkApiserver = "sink-apiserver";
 
 constexpr const char* kDefaultRuntimeEndpoint = "unix:///var/run/docker.sock";
 
@@ -121,6 +122,19 @@ bool isSourceUrl(const PluginUse& use) {
 }
 bool isSinkFile(const PluginUse& use) {
   return pluginBaseName(use.plugin) == kSinkFile && (use.type.empty() || use.type == "file");
+}
+bool isSinkApiserver(const PluginUse& use) {
+  return pluginBaseName(use.plugin) == kSinkApiserver && (use.type.empty() || use.type == "apiserver");
+}
+
+// The first sink the predicate accepts; none configured -> one of `plugin` is added.
+PluginUse& sinkFor(Config& config, bool (*matches)(const PluginUse&), const char* plugin) {
+  auto it = std::find_if(config.sinks.begin(), config.sinks.end(), matches);
+  if (it != config.sinks.end()) return *it;
+  PluginUse use;
+  use.plugin = plugin;
+  config.sinks.push_back(use);
+  return config.sinks.back();
 }
 
 // The source-dir source for a static pod path (kubelet staticPodPath / --pod-manifest-path): the first one
@@ -546,6 +560,10 @@ const FlagSpec kFlags[] = {
      "runtime socket: a docker endpoint selects runtime-docker, a containerd one runtime-containerd"},
     {"pod-infra-container-image", "IMAGE", false, "image of the pod sandbox (pause) container"},
     {"status-file", "PATH", false, "write every static pod's status as JSON to PATH (sink-file plugin)"},
+    {"kubeconfig", "FILE", false,
+     "publish mirror pods to the API server of this kubeconfig (sink-apiserver plugin; kubelet flag)"},
+    {"register-node", "BOOL", false,
+     "true: create the Node object when it is missing (tainted NoSchedule); default false: wait for it"},
     {"plugin-dir", "DIR", true, "search DIR for plugins before the default directories; repeatable"},
     {"pods-dir", "DIR", false, "per-pod host state (emptyDir volumes); default /var/lib/podwarden/pods"},
     {"log-dir", "DIR", false, "container log root; default /var/log/pods"},
@@ -793,14 +811,23 @@ Config load(const std::vector<std::string>& args) {
   }
 
   if (const std::string* v = lastValue(flags, "status-file")) {
-    auto it = std::find_if(config.sinks.begin(), config.sinks.end(), isSinkFile);
-    if (it == config.sinks.end()) {
-      PluginUse use;
-      use.plugin = kSinkFile;
-      config.sinks.push_back(use);
-      it = config.sinks.end() - 1;
+    setConfigKey(sinkFor(config, isSinkFile, kSinkFile), "path", trim(*v), "flag --status-file");
+  }
+  if (const std::string* v = lastValue(flags, "kubeconfig")) {
+    setConfigKey(sinkFor(config, isSinkApiserver, kSinkApiserver), "kubeconfig", trim(*v), "flag --kubeconfig");
+  }
+  if (const std::string* v = lastValue(flags, "register-node")) {
+    std::string value = lower(trim(*v));
+    if (value != "true" && value != "false") {
+      throw ConfigError("flag --register-node: " + quote(*v) + " is not true or false");
     }
-    setConfigKey(*it, "path", trim(*v), "flag --status-file");
+    if (std::none_of(config.sinks.begin(), config.sinks.end(), isSinkApiserver)) {
+      throw ConfigError("flag --register-node: no API server to register with (give --kubeconfig, or a "
+                        "sink-apiserver sink in the config file)");
+    }
+    for (auto& use : config.sinks) {
+      if (isSinkApiserver(use)) setConfigKey(use, "registerNode", value == "true", "flag --register-node");
+    }
   }
   return config;
 }

@@ -104,6 +104,7 @@ class ConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testFileErrorsNameFileFieldAndLine);
   CPPUNIT_TEST(testFlagErrorsNameTheFlag);
   CPPUNIT_TEST(testFlagsHelpListsEveryFlag);
+  CPPUNIT_TEST(testKubeconfigFlags);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -499,9 +500,36 @@ sinks:
     for (const char* flag :
          {"--config", "--pod-manifest-path", "--hostname-override", "--container-runtime-endpoint",
           "--pod-infra-container-image", "--manifest-url", "--manifest-url-header", "--file-check-frequency",
-          "--status-file", "--plugin-dir", "--pods-dir", "--log-dir", "--log-level", "--relist-period"}) {
+          "--status-file", "--plugin-dir", "--pods-dir", "--log-dir", "--log-level", "--relist-period",
+          "--kubeconfig", "--register-node"}) {
       ASSERT_CONTAINS(help, std::string(flag) + " ");
     }
+  }
+
+  void testKubeconfigFlags() {
+    // --kubeconfig adds the sink-apiserver sink next to the status file, like the kubelet's flag.
+    Config c = config::load({"--status-file", "/s.json", "--kubeconfig", "/etc/kubernetes/kubelet.conf",
+                             "--register-node=true"});
+    CPPUNIT_ASSERT_EQUAL(size_t(2), c.sinks.size());
+    CPPUNIT_ASSERT_EQUAL(std::string("sink-apiserver"), c.sinks[1].plugin);
+    CPPUNIT_ASSERT_EQUAL(std::string(R"({"kubeconfig":"/etc/kubernetes/kubelet.conf","registerNode":true})"),
+                         c.sinks[1].configJson);
+    // A configured sink-apiserver keeps its other keys; the flags replace theirs.
+    TempDir dir;
+    std::string file = dir.write("podwarden.yaml", R"(apiVersion: podwarden.io/v1alpha1
+kind: PodwardenConfig
+sinks:
+  - plugin: sink-apiserver
+    config: {kubeconfig: /from/file.conf, statusResyncSeconds: 5}
+)");
+    c = config::load({"--config", file, "--kubeconfig", "/from/flag.conf", "--register-node", "false"});
+    CPPUNIT_ASSERT_EQUAL(size_t(1), c.sinks.size());
+    CPPUNIT_ASSERT_EQUAL(std::string(R"({"kubeconfig":"/from/flag.conf","registerNode":false,"statusResyncSeconds":5})"),
+                         c.sinks[0].configJson);
+    ASSERT_CONTAINS(errorOf([] { config::load({"--register-node=true"}); }),
+                    "flag --register-node: no API server to register with");
+    ASSERT_CONTAINS(errorOf([] { config::load({"--kubeconfig", "/k", "--register-node=yes"}); }),
+                    "flag --register-node: \"yes\" is not true or false");
   }
 };
 
