@@ -2,7 +2,13 @@
 # run-sample.sh - runs podwarden in the foreground on the sample manifests (a kube-apiserver-shaped static
 # pod on local images), against Docker.
 #
-#   sudo scripts/run-sample.sh [MANIFEST_DIR]      default MANIFEST_DIR: /tmp/podwarden-sample/manifests
+#   sudo scripts/run-sample.sh [--with-apiserver] [MANIFEST_DIR]
+#                                                  default MANIFEST_DIR: /tmp/podwarden-sample/manifests
+#
+# --with-apiserver also starts the fake Kubernetes API server of the tests (tests/support/fakeapi) on
+# 127.0.0.1:17443 and gives podwarden the node's kubeconfig (--kubeconfig, --register-node=true), so the
+# mirror pods can be watched with the real kubectl (it prints the command). The fake keeps its objects in
+# memory: it forgets them when this script ends.
 #
 # On a fresh Debian 12 as root: installs the missing packages, builds into ./build, uses the Docker daemon
 # at $DOCKER_HOST or /var/run/docker.sock when one answers (else starts the private test dockerd), builds
@@ -15,12 +21,19 @@ source "$(dirname "$0")/lib.sh"
 
 BUILD_DIR=${PODWARDEN_BUILD_DIR:-$PW_ROOT/build}
 SAMPLE_ROOT=/tmp/podwarden-sample
+WITH_APISERVER=0
+if [ "${1:-}" = --with-apiserver ]; then
+  WITH_APISERVER=1
+  shift
+fi
 MANIFEST_DIR=${1:-$SAMPLE_ROOT/manifests}
 STATUS_FILE=$SAMPLE_ROOT/status.json
 
 pw_require_root "$@"
 pw_phase "install packages" pw_install_missing
-pw_phase "build ($BUILD_DIR)" pw_build "$BUILD_DIR" podwarden runtime-docker source-dir sink-file
+targets=(podwarden runtime-docker source-dir sink-file)
+[ $WITH_APISERVER = 1 ] && targets+=(sink-apiserver podwarden-fake-apiserver)
+pw_phase "build ($BUILD_DIR)" pw_build "$BUILD_DIR" "${targets[@]}"
 
 if [ -n "${DOCKER_HOST:-}" ] && pw_docker_answers "$DOCKER_HOST"; then
   docker_host=$DOCKER_HOST
@@ -44,6 +57,28 @@ for manifest in "$PW_ROOT"/samples/manifests/*; do
 done
 
 node=$(hostname | tr '[:upper:]' '[:lower:]')
+apiserver_args=()
+if [ $WITH_APISERVER = 1 ]; then
+  "$PW_ROOT/tests/scripts/pki.sh" "$SAMPLE_ROOT/pki" "$node" >/dev/null
+  "$BUILD_DIR/podwarden-fake-apiserver" --pki "$SAMPLE_ROOT/pki" --port 17443 \
+    --write-kubeconfig "admin=$SAMPLE_ROOT/admin.conf" --write-kubeconfig "node-$node=$SAMPLE_ROOT/kubelet.conf" \
+    >"$SAMPLE_ROOT/fake-apiserver.log" 2>&1 &
+  fake_pid=$!
+  trap 'kill $fake_pid 2>/dev/null; wait $fake_pid 2>/dev/null' EXIT
+  for _ in $(seq 50); do
+    grep -q "^https://" "$SAMPLE_ROOT/fake-apiserver.log" 2>/dev/null && break
+    kill -0 $fake_pid 2>/dev/null || pw_die "the fake API server did not start: $(cat "$SAMPLE_ROOT/fake-apiserver.log")"
+    sleep 0.1
+  done
+  apiserver_args=(--kubeconfig "$SAMPLE_ROOT/kubelet.conf" --register-node=true)
+  cat >&2 <<INFO
+
+The fake API server answers on https://127.0.0.1:17443 (log: $SAMPLE_ROOT/fake-apiserver.log). Mirror pods:
+  kubectl --kubeconfig $SAMPLE_ROOT/admin.conf get pods -n kube-system -o wide
+  kubectl --kubeconfig $SAMPLE_ROOT/admin.conf delete pod kube-apiserver-$node -n kube-system
+      (the mirror comes back with a new AGE; docker ps shows the same container, still running)
+INFO
+fi
 cat >&2 <<INFO
 
 podwarden is starting on $MANIFEST_DIR (Ctrl-C stops podwarden; the pods keep running).
@@ -57,11 +92,30 @@ Clean up: rm $MANIFEST_DIR/* (podwarden running), or
 
 INFO
 
-exec "$BUILD_DIR/podwarden" run \
-  --pod-manifest-path "$MANIFEST_DIR" \
-  --status-file "$STATUS_FILE" \
-  --container-runtime-endpoint "$docker_host" \
-  --plugin-dir "$BUILD_DIR/plugins-out" \
-  --pod-infra-container-image podwarden.local/pause:3.9 \
-  --pods-dir "$SAMPLE_ROOT/pods" \
-  --log-dir "$SAMPLE_ROOT/logs"
+run_podwarden() {
+  "$BUILD_DIR/podwarden" run \
+    --pod-manifest-path "$MANIFEST_DIR" \
+    --status-file "$STATUS_FILE" \
+    --container-runtime-endpoint "$docker_host" \
+    --plugin-dir "$BUILD_DIR/plugins-out" \
+    --pod-infra-container-image podwarden.local/pause:3.9 \
+    --pods-dir "$SAMPLE_ROOT/pods" \
+    --log-dir "$SAMPLE_ROOT/logs" \
+    "$@"
+}
+if [ $WITH_APISERVER = 0 ]; then
+  run_podwarden
+  exit $?
+fi
+# With the fake API server: podwarden in the background, so that Ctrl-C or a TERM to this script reaches
+# it, and the EXIT trap then stops the fake API server.
+run_podwarden "${apiserver_args[@]}" &
+pw_pid=$!
+trap 'kill -TERM $pw_pid 2>/dev/null' INT TERM
+rc=0
+wait $pw_pid || rc=$?
+if kill -0 $pw_pid 2>/dev/null; then  # a signal ended the wait, not podwarden: let it finish stopping
+  rc=0
+  wait $pw_pid || rc=$?
+fi
+exit $rc

@@ -1,17 +1,21 @@
-// podwarden-fake-apiserver --pki DIR [--port N] [--kubeconfig-out PATH --user USER]
+// podwarden-fake-apiserver --pki DIR [--port N] [--kubeconfig-out PATH --user USER] [--write-kubeconfig USER=PATH]...
 // Runs the fake Kubernetes API server (tests/support/fakeapi) until SIGINT or SIGTERM, for trying kubectl
-// or a node agent by hand. USER: a certificate stem in DIR ("admin", "node-n1"); default admin.
+// or a node agent by hand (scripts/run-sample.sh --with-apiserver uses it). USER: a certificate stem in DIR
+// ("admin", "node-n1"); default admin. --write-kubeconfig may be repeated, one kubeconfig per user.
 #include "FakeApiServer.h"
 
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
 int usage(const char* argv0) {
-  std::cerr << "usage: " << argv0 << " --pki DIR [--port N] [--kubeconfig-out PATH [--user admin|node-NAME]]\n"
+  std::cerr << "usage: " << argv0
+            << " --pki DIR [--port N] [--kubeconfig-out PATH [--user admin|node-NAME]] [--write-kubeconfig USER=PATH]...\n"
             << "  DIR holds ca.crt, server.crt/key, admin.crt/key, node-NAME.crt/key:"
             << " make it with tests/scripts/pki.sh DIR NAME...\n";
   return 2;
@@ -22,6 +26,7 @@ int usage(const char* argv0) {
 int main(int argc, char** argv) {
   podwarden::fakeapi::FakeApiServer::Options options;
   std::string kubeconfig, user = "admin";
+  std::vector<std::pair<std::string, std::string>> more;  // user, path
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -39,6 +44,11 @@ int main(int argc, char** argv) {
       kubeconfig = value();
     } else if (arg == "--user") {
       user = value();
+    } else if (arg == "--write-kubeconfig") {
+      std::string v = value();
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == v.size()) return usage(argv[0]);
+      more.emplace_back(v.substr(0, eq), v.substr(eq + 1));
     } else {
       return usage(argv[0]);
     }
@@ -58,6 +68,10 @@ int main(int argc, char** argv) {
     if (!kubeconfig.empty()) {
       server.writeKubeconfig(kubeconfig, user, podwarden::fakeapi::KubeconfigAuth::kClientCertFiles);
       std::cout << "kubeconfig: " << kubeconfig << " (user " << user << ")\n";
+    }
+    for (const auto& [u, path] : more) {
+      server.writeKubeconfig(path, u, podwarden::fakeapi::KubeconfigAuth::kClientCertFiles);
+      std::cout << "kubeconfig: " << path << " (user " << u << ")\n";
     }
     std::cout << server.url() << std::endl;
     int sig = 0;
