@@ -674,7 +674,7 @@ std::string MirrorSink::nowRfc3339() const {
 }
 
 bool MirrorSink::waitFor(std::unique_lock<std::mutex>& lock, Clock::time_point until) {
-  return wake_.wait_until(lock, until, [&] { return stopping_; });
+  return wake_.wait_until(lock, until, [&] { return stopping_.load(); });
 }
 
 }  // namespace podwarden::sink_apiserver

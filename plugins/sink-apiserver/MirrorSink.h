@@ -2,6 +2,7 @@
 // there whatever happens to it, with the static pod's status.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -99,7 +100,7 @@ class MirrorSink : public pw::Sink {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};  // also read without the lock, between API calls
   bool started_ = false;
   bool dirty_ = false;                       // the worker has something new to look at
   std::map<std::string, PodState> pods_;     // by static pod UID
