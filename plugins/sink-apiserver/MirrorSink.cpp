@@ -476,9 +476,10 @@ bool MirrorSink::relist() {
   }
   Object::Ptr list = r.code == 200 ? tryParseObject(r.body) : nullptr;
   if (!list || !list->isArray("items")) {
-    host_.warning("GET " + path + ": " + (r.code == 200 ? "the answer is not a PodList" : describeFailure(r.code, r.body)));
+    watchProblem("GET " + path + ": " + (r.code == 200 ? "the answer is not a PodList" : describeFailure(r.code, r.body)));
     return false;
   }
+  lastWatchProblem_.clear();
   std::map<std::string, MirrorInfo> mirrors;
   Array::Ptr items = list->getArray("items");
   for (size_t i = 0; i < items->size(); ++i) {
@@ -570,7 +571,7 @@ void MirrorSink::watchLoop() {
       relistWanted_ = true;
       backoff = std::chrono::milliseconds(0);
     } else {
-      if (code != 0 && !stopping_) host_.warning("watch " + path + ": " + describeFailure(code, errorBody));
+      if (code != 0 && !stopping_) watchProblem("watch " + path + ": " + describeFailure(code, errorBody));
       backoff = nextBackoff(backoff);
     }
   }
@@ -624,6 +625,15 @@ void MirrorSink::apiReachable(bool reachable, const std::string& error) {
   }
   dirty_ = true;
   wake_.notify_all();
+}
+
+void MirrorSink::watchProblem(const std::string& message) {
+  if (message == lastWatchProblem_) {
+    host_.debug(message);
+    return;
+  }
+  host_.warning(message);
+  lastWatchProblem_ = message;
 }
 
 void MirrorSink::publishStates() {

@@ -88,6 +88,8 @@ class MirrorSink : public pw::Sink {
   void podSucceeded(PodState& p, const std::string& state);
   std::chrono::milliseconds nextBackoff(std::chrono::milliseconds current);
   void apiReachable(bool reachable, const std::string& error);
+  // A failed LIST or WATCH: logged as a warning when it differs from the previous one, else at debug.
+  void watchProblem(const std::string& message);
   std::string podsPath(const std::string& ns) const;
   std::string nowRfc3339() const;
   bool waitFor(std::unique_lock<std::mutex>& lock, Clock::time_point until);
@@ -111,6 +113,7 @@ class MirrorSink : public pw::Sink {
   std::set<std::string> removedNames_;       // ns/name of static pods the host removed: their mirrors go now
   Clock::time_point sourcesReadyAt_{};       // when a batch first said every source has reported
   std::string resourceVersion_;
+  std::string lastWatchProblem_;  // watcher thread only
   std::string nodeUid_;
   std::string nodeError_;
   bool reachable_ = true;

@@ -191,6 +191,7 @@ class MirrorSinkTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(apiServerDownAndBack);
   CPPUNIT_TEST(transientFaultsAreRetried);
   CPPUNIT_TEST(refusedMirrorIsReported);
+  CPPUNIT_TEST(unauthorizedConflictAndInvalid);
   CPPUNIT_TEST(watchExpiryRelists);
   CPPUNIT_TEST(kubeconfigInlineData);
   CPPUNIT_TEST(kubeconfigBearerToken);
@@ -414,6 +415,32 @@ class MirrorSinkTest : public CppUnit::TestFixture {
     // The other pod is not held up by the refused one.
     CPPUNIT_ASSERT_MESSAGE(f.diagnostics(), waitUntil([&] { return f.stateName("afaf0002") == "Synced"; }, 5s));
     CPPUNIT_ASSERT(!f.mirror("etcd"));
+  }
+
+  // 401 (a token the API server does not know), a 409 on create whose pod then is not there, and a 422:
+  // each reported with the API server's words, none of them stops the sink.
+  void unauthorizedConflictAndInvalid() {
+    {
+      Fixture f;
+      f.server->createNode(kNode);
+      f.startSink("no-such-token", KubeconfigAuth::kToken);
+      f.report({staticPod("etcd", "efef0001")});
+      CPPUNIT_ASSERT_MESSAGE(f.diagnostics(), waitUntil([&] {
+        return str(f.state("efef0001"), "lastError").find("401 Unauthorized") != std::string::npos;
+      }, 5s));
+      CPPUNIT_ASSERT_EQUAL(std::string("WaitingForNode"), f.stateName("efef0001"));  // GET nodes/n1 failed
+    }
+    Fixture f;
+    f.server->createNode(kNode);
+    f.server->failNext("POST", "/pods", 409, 1);
+    f.server->failNext("POST", "/pods", 422, 1);
+    f.startSink();
+    f.report({staticPod("etcd", "efef0002")});
+    CPPUNIT_ASSERT_MESSAGE(f.diagnostics(), waitUntil([&] { return f.stateName("efef0002") == "Synced"; }, 10s));
+    std::string error = str(f.state("efef0002"), "lastError");
+    CPPUNIT_ASSERT_MESSAGE(error, error.find("422") != std::string::npos);  // the last error is kept after success
+    CPPUNIT_ASSERT_EQUAL(size_t{3}, f.server->countRequests("POST", "/pods"));
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, f.server->pods(kNs).size());
   }
 
   void watchExpiryRelists() {
