@@ -1,7 +1,9 @@
 // FakeApiServerTest - the fake Kubernetes API server's HTTP semantics, through a Poco HTTPS client with
 // client certificates and bearer tokens: CRUD with selectors, graceful deletion and preconditions, watches
-// (order, 410 Expired), the status subresource and strategic merge patch, validation, the Node authorizer
-// and NodeRestriction admission, authentication, restart with state kept, fault injection, tables.
+// (order, 410 Expired), the status subresource and strategic merge patch, validation (pod status: one case
+// per rule of the real ValidatePodStatusUpdate, timestamp decoding, podIP conversion, and a kubelet-shaped
+// status accepted), the Node authorizer and NodeRestriction admission, authentication, restart with state
+// kept, fault injection, tables.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include <Poco/URI.h>
@@ -56,6 +58,41 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
+// The fields of a Status's details.causes, "a;b;".
+std::string causeFields(const HttpResult& r) {
+  std::string fields;
+  auto causes = json::getArray(json::getObject(r.json(), "details"), "causes");
+  if (causes.isNull()) return fields;
+  for (const auto& c : *causes) fields += json::getString(c.extract<ObjectPtr>(), "field") + ";";
+  return fields;
+}
+
+// A status the kubelet (1.28/1.29) would send for a running static pod with a restarted container and a
+// completed init container: every condition type, dual-stack pod and host IPs, all timestamp fields
+// (fractional seconds and offsets included, null lastProbeTime), image and container IDs.
+const char* kKubeletStatus = R"({"status":{
+  "phase":"Running",
+  "conditions":[
+    {"type":"PodReadyToStartContainers","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-12-02T06:00:01Z"},
+    {"type":"Initialized","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-12-02T06:00:02Z"},
+    {"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-12-02T06:00:05Z"},
+    {"type":"ContainersReady","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-12-02T06:00:05Z"},
+    {"type":"PodScheduled","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-12-02T06:00:00Z"}],
+  "hostIP":"192.0.2.2","hostIPs":[{"ip":"192.0.2.2"},{"ip":"2001:db8::2"}],
+  "podIP":"10.244.0.7","podIPs":[{"ip":"10.244.0.7"},{"ip":"fd00:10:244::7"}],
+  "startTime":"2026-12-02T06:00:00Z",
+  "initContainerStatuses":[{"name":"init","state":{"terminated":{"exitCode":0,"reason":"Completed",
+      "startedAt":"2026-12-02T06:00:01Z","finishedAt":"2026-12-02T06:00:02.123456789Z",
+      "containerID":"docker://aaaa"}},
+    "lastState":{},"ready":true,"restartCount":0,"image":"busybox:1.36",
+    "imageID":"docker-pullable://busybox@sha256:0123","containerID":"docker://aaaa","started":false}],
+  "containerStatuses":[{"name":"main","state":{"running":{"startedAt":"2026-12-02T07:00:03+01:00"}},
+    "lastState":{"terminated":{"exitCode":137,"signal":9,"reason":"Error","message":"killed",
+      "startedAt":"2026-12-02T06:00:02Z","finishedAt":"2026-12-02T06:00:02.5Z","containerID":"docker://bbbb"}},
+    "ready":true,"restartCount":1,"image":"registry.k8s.io/pause:3.9",
+    "imageID":"docker-pullable://registry.k8s.io/pause@sha256:4567","containerID":"docker://cccc","started":true}],
+  "qosClass":"BestEffort"}})";
+
 ObjectPtr condition(const ObjectPtr& pod, const std::string& type) {
   auto conditions = json::getArray(json::getObject(pod, "status"), "conditions");
   if (conditions.isNull()) return nullptr;
@@ -82,6 +119,15 @@ class FakeApiServerTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testStrategicMergeStatusPatch);
   CPPUNIT_TEST(testStatusUpdateIgnoresSpecAndNoOpKeepsVersion);
   CPPUNIT_TEST(testMirrorAnnotationIsImmutable);
+  CPPUNIT_TEST(testKubeletStatusIsAccepted);
+  CPPUNIT_TEST(testStatusConditionTypeMustBeQualifiedName);
+  CPPUNIT_TEST(testStatusNominatedNodeNameMustBeNodeName);
+  CPPUNIT_TEST(testStatusPodIPs);
+  CPPUNIT_TEST(testStatusPodIPIsAuthoritativeOverPodIPs);
+  CPPUNIT_TEST(testStatusHostIPs);
+  CPPUNIT_TEST(testStatusTerminatedContainerMayNotRunAgain);
+  CPPUNIT_TEST(testStatusTimestampsMustBeRfc3339);
+  CPPUNIT_TEST(testStatusRulesTheRealServerDoesNotHave);
   CPPUNIT_TEST(testNodeRestrictionOnCreate);
   CPPUNIT_TEST(testNodeRestrictionOnStatusDeleteAndPatch);
   CPPUNIT_TEST(testNodeMayOnlyCreateItsOwnNode);
@@ -794,6 +840,335 @@ class FakeApiServerTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("MethodNotAllowed"), post.reason());
     CPPUNIT_ASSERT_EQUAL(405, admin_->post("/api", "{}").code);
     CPPUNIT_ASSERT_EQUAL(200, admin_->get("/api/v1/namespaces/kube-system").code);
+  }
+
+  // --- Status validation (docs/fake-apiserver.md "Status validation") ---
+
+  // A pod bound to n1 with `restartPolicy`, and its status path.
+  std::string boundPod(const std::string& name, const std::string& restartPolicy = "Always",
+                       const std::string& extraSpec = "") {
+    createOk(
+        podJson("kube-system", name,
+                R"({"spec":{"nodeName":"n1","restartPolicy":")" + restartPolicy + "\"" + extraSpec + "}}"));
+    return podPath(name) + "/status";
+  }
+
+  void expectInvalid(const HttpResult& r, const std::string& fields, const std::string& text = "") {
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 422, r.code);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), std::string("Invalid"), r.reason());
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), fields, causeFields(r));
+    CPPUNIT_ASSERT_MESSAGE(r.describe(), r.message().find(text) != std::string::npos);
+  }
+
+  void testKubeletStatusIsAccepted() {
+    std::string nodeUid = server_->createNode("n1");
+    createOk(mirrorPodJson("kube-system", "kubelet-like", "n1", nodeUid,
+                           R"({"spec":{"initContainers":[{"name":"init","image":"busybox:1.36"}]}})"));
+    // As the node, the way the kubelet's status manager sends it (strategic merge patch), then again as PUT.
+    HttpResult r = node1_->patch(podPath("kubelet-like") + "/status", kKubeletStatus);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200, r.code);
+    ObjectPtr status = json::getObject(server_->pod("kube-system", "kubelet-like"), "status");
+    CPPUNIT_ASSERT_EQUAL(std::string("10.244.0.7"), json::getString(status, "podIP"));
+    CPPUNIT_ASSERT_EQUAL(size_t(2), json::getArray(status, "podIPs")->size());
+    CPPUNIT_ASSERT_EQUAL(size_t(2), json::getArray(status, "hostIPs")->size());
+    CPPUNIT_ASSERT_EQUAL(size_t(5), json::getArray(status, "conditions")->size());
+    ObjectPtr pod = server_->pod("kube-system", "kubelet-like");
+    pod->set("status", json::getObject(json::parseObject(kKubeletStatus), "status"));
+    HttpResult put = node1_->put(podPath("kubelet-like") + "/status", podwarden::json::stringify(pod));
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(put.describe(), 200, put.code);
+    // Also under restartPolicy Never, where container state transitions are checked: the same status twice.
+    std::string never = boundPod("never-ok", "Never");
+    CPPUNIT_ASSERT_EQUAL(200, admin_->patch(never, kKubeletStatus).code);
+    HttpResult again = admin_->patch(never, kKubeletStatus);
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(again.describe(), 200, again.code);
+  }
+
+  void testStatusConditionTypeMustBeQualifiedName() {
+    std::string path = boundPod("cond");
+    // validatePodConditions: only the type is checked, and reported under metadata.conditions[i].Type (sic).
+    HttpResult bad = admin_->patch(path, R"({"status":{"conditions":[
+        {"type":"Ready","status":"True"},{"type":"not a type!","status":"True"},
+        {"type":"example.com/Custom","status":"True"},{"type":"Bad_Prefix/x","status":"True"}]}})");
+    expectInvalid(
+        bad, "metadata.conditions[1].Type;metadata.conditions[3].Type;",
+        "metadata.conditions[1].Type: Invalid value: \"not a type!\": name part must consist of alphanumeric "
+        "characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+    CPPUNIT_ASSERT_MESSAGE(
+        bad.message(), bad.message().find("prefix part a lowercase RFC 1123 subdomain") != std::string::npos);
+    CPPUNIT_ASSERT_MESSAGE(bad.message(), bad.message().find("Pod \"cond\" is invalid: [") == 0);
+    CPPUNIT_ASSERT_MESSAGE(
+        "nothing stored",
+        !json::has(json::getObject(server_->pod("kube-system", "cond"), "status"), "conditions"));
+    // An empty type: two messages for one field.
+    HttpResult empty = admin_->patch(path, R"({"status":{"conditions":[{"type":"","status":"True"}]}})");
+    expectInvalid(empty, "metadata.conditions[0].Type;metadata.conditions[0].Type;",
+                  "name part must be non-empty");
+    // The status value is not validated by the API server: any string goes, for system conditions too.
+    HttpResult anyStatus = admin_->patch(path, R"({"status":{"conditions":[{"type":"Ready","status":"Maybe"},
+        {"type":"example.com/Custom","status":""}]}})");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(anyStatus.describe(), 200, anyStatus.code);
+  }
+
+  void testStatusNominatedNodeNameMustBeNodeName() {
+    std::string path = boundPod("nominated");
+    expectInvalid(admin_->patch(path, R"({"status":{"nominatedNodeName":"Node_1"}})"),
+                  "status.nominatedNodeName;", "RFC 1123 subdomain");
+    CPPUNIT_ASSERT_EQUAL(200,
+                         admin_->patch(path, R"({"status":{"nominatedNodeName":"n2.example.com"}})").code);
+  }
+
+  void testStatusPodIPs() {
+    std::string path = boundPod("ips");
+    auto put = [&](const std::string& statusJson) {
+      ObjectPtr pod = server_->pod("kube-system", "ips");
+      pod->set("status", json::parseObject(statusJson));
+      return admin_->put(path, podwarden::json::stringify(pod));
+    };
+    // validatePodIPs: each entry a valid IP (IsValidIP)...
+    expectInvalid(put(R"({"podIPs":[{"ip":"10.0.0.300"}]})"), "status.podIPs[0];",
+                  "status.podIPs[0]: Invalid value: \"10.0.0.300\": must be a valid IP address, (e.g. "
+                  "10.9.8.7 or 2001:db8::ffff)");
+    // ... podIP too, since conversion makes it podIPs[0] ...
+    expectInvalid(put(R"({"podIP":"not-an-ip"})"), "status.podIPs[0];", "\"not-an-ip\"");
+    expectInvalid(put(R"({"podIP":"fe80::1%eth0"})"), "status.podIPs[0];");
+    // ... at most one per family ...
+    expectInvalid(put(R"({"podIPs":[{"ip":"10.0.0.1"},{"ip":"10.0.0.2"}]})"), "status.podIPs;",
+                  "status.podIPs: Invalid value: []core.PodIP{core.PodIP{IP:\"10.0.0.1\"}, "
+                  "core.PodIP{IP:\"10.0.0.2\"}}: "
+                  "may specify no more than one IP for each IP family");
+    // ... at most two, no duplicates.
+    expectInvalid(put(R"({"podIPs":[{"ip":"10.0.0.1"},{"ip":"fd00::1"},{"ip":"10.0.0.1"}]})"),
+                  "status.podIPs;status.podIPs[2];", "Duplicate value: core.PodIP{IP:\"10.0.0.1\"}");
+    // An invalid entry in a list also fails the dual-stack check, as an internal error.
+    expectInvalid(put(R"({"podIPs":[{"ip":"10.0.0.1"},{"ip":"x"}]})"),
+                  "status.podIPs[1];status.podIPs;status.podIPs;",
+                  "Internal error: failed to check for dual stack with error:ip at index 1 is invalid");
+    CPPUNIT_ASSERT(!json::has(json::getObject(server_->pod("kube-system", "ips"), "status"), "podIPs"));
+    // Valid: dual-stack either way round, IPv4-mapped IPv6 counts as IPv4, ParseIPSloppy takes leading zeros.
+    CPPUNIT_ASSERT_EQUAL(200, put(R"({"podIPs":[{"ip":"fd00::1"},{"ip":"10.0.0.1"}]})").code);
+    CPPUNIT_ASSERT_EQUAL(
+        std::string("fd00::1"),
+        json::getString(json::getObject(server_->pod("kube-system", "ips"), "status"), "podIP"));
+    expectInvalid(put(R"({"podIPs":[{"ip":"::ffff:10.0.0.1"},{"ip":"10.0.0.2"}]})"), "status.podIPs;");
+    CPPUNIT_ASSERT_EQUAL(200, put(R"({"podIP":"010.000.000.001"})").code);
+  }
+
+  void testStatusPodIPIsAuthoritativeOverPodIPs() {
+    std::string path = boundPod("auth");
+    // Convert_v1_PodStatus_To_core_PodStatus: no error; podIPs becomes [podIP], the second family is lost.
+    HttpResult r = admin_->patch(
+        path, R"({"status":{"podIP":"10.0.0.5","podIPs":[{"ip":"10.0.0.6"},{"ip":"fd00::6"}]}})",
+        "application/merge-patch+json");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 200, r.code);
+    ObjectPtr status = json::getObject(server_->pod("kube-system", "auth"), "status");
+    CPPUNIT_ASSERT_EQUAL(std::string(R"([{"ip":"10.0.0.5"}])"),
+                         podwarden::json::stringify(Poco::Dynamic::Var(json::getArray(status, "podIPs"))));
+    CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.5"), json::getString(status, "podIP"));
+    // podIPs alone: podIP is podIPs[0].
+    admin_->patch(path, R"({"status":{"podIP":null,"podIPs":[{"ip":"10.0.0.7"},{"ip":"fd00::7"}]}})",
+                  "application/merge-patch+json");
+    status = json::getObject(server_->pod("kube-system", "auth"), "status");
+    CPPUNIT_ASSERT_EQUAL(std::string("10.0.0.7"), json::getString(status, "podIP"));
+    CPPUNIT_ASSERT_EQUAL(size_t(2), json::getArray(status, "podIPs")->size());
+    // A strategic merge patch that changes podIP and podIPs merges podIPs by ip first: [old, new], then podIP
+    // wins.
+    HttpResult smp = admin_->patch(path, R"({"status":{"podIP":"10.0.0.8","podIPs":[{"ip":"10.0.0.8"}]}})");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(smp.describe(), 200, smp.code);
+    status = json::getObject(server_->pod("kube-system", "auth"), "status");
+    CPPUNIT_ASSERT_EQUAL(std::string(R"([{"ip":"10.0.0.8"}])"),
+                         podwarden::json::stringify(Poco::Dynamic::Var(json::getArray(status, "podIPs"))));
+  }
+
+  void testStatusHostIPs() {
+    std::string path = boundPod("hosts");
+    // validateHostIPs: hostIPs[0] must be hostIP ...
+    expectInvalid(admin_->patch(path, R"({"status":{"hostIP":"192.0.2.1","hostIPs":[{"ip":"192.0.2.2"}]}})"),
+                  "status.hostIPs[0].ip;",
+                  "status.hostIPs[0].ip: Invalid value: \"192.0.2.2\": must be equal to `hostIP`");
+    expectInvalid(admin_->patch(path, R"({"status":{"hostIPs":[{"ip":"192.0.2.2"}]}})"),
+                  "status.hostIPs[0].ip;");
+    // ... every entry valid, one per family, no duplicates.
+    expectInvalid(
+        admin_->patch(
+            path,
+            R"({"status":{"hostIP":"192.0.2.1","hostIPs":[{"ip":"192.0.2.1"},{"ip":"2001:db8::zz"}]}})"),
+        "status.hostIPs[1];status.hostIPs;status.hostIPs;", "must be a valid IP address");
+    expectInvalid(
+        admin_->patch(
+            path, R"({"status":{"hostIP":"192.0.2.1","hostIPs":[{"ip":"192.0.2.1"},{"ip":"192.0.2.1"}]}})"),
+        "status.hostIPs;status.hostIPs[1];", "[]core.HostIP{core.HostIP{IP:\"192.0.2.1\"}");
+    // A hostIP without hostIPs is not validated at all by the real server.
+    CPPUNIT_ASSERT_EQUAL(200, admin_->patch(path, R"({"status":{"hostIP":"not-an-ip"}})").code);
+    HttpResult ok = admin_->patch(
+        path, R"({"status":{"hostIP":"2001:db8::1","hostIPs":[{"ip":"2001:db8::1"},{"ip":"192.0.2.1"}]}})",
+        "application/merge-patch+json");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(ok.describe(), 200, ok.code);
+    // A strategic merge patch merges hostIPs by ip: a changed host IP leaves the old one first, which fails.
+    expectInvalid(
+        admin_->patch(
+            path,
+            R"({"status":{"hostIP":"2001:db8::9","hostIPs":[{"ip":"2001:db8::9"},{"ip":"192.0.2.1"}]}})"),
+        "status.hostIPs[0].ip;status.hostIPs;");
+  }
+
+  void testStatusTerminatedContainerMayNotRunAgain() {
+    auto state = [](const std::string& name, const std::string& st) {
+      if (st == "running")
+        return R"({"name":")" + name + R"(","state":{"running":{"startedAt":"2026-12-02T06:00:00Z"}}})";
+      if (st == "waiting")
+        return R"({"name":")" + name + R"(","state":{"waiting":{"reason":"CrashLoopBackOff"}}})";
+      return R"({"name":")" + name + R"(","state":{"terminated":{"exitCode":)" + st + "}}}";
+    };
+    auto statuses = [](const std::string& list, const std::string& a, const std::string& b = "") {
+      return R"({"status":{")" + list + R"(":[)" + a + (b.empty() ? "" : "," + b) + "]}}";
+    };
+    // ValidateContainerStateTransition, restartPolicy Never: terminated stays terminated. The path indexes
+    // the old list: `side` was second there.
+    std::string never = boundPod(
+        "never", "Never", R"(,"containers":[{"name":"main","image":"i"},{"name":"side","image":"i"}])");
+    CPPUNIT_ASSERT_EQUAL(
+        200, admin_->patch(never, statuses("containerStatuses", state("main", "running"), state("side", "0")))
+                 .code);
+    HttpResult rerun = admin_->patch(
+        never, statuses("containerStatuses", state("side", "running"), state("main", "running")),
+        "application/merge-patch+json");
+    expectInvalid(
+        rerun, "status.containerStatuses[1].state;",
+        "status.containerStatuses[1].state: Forbidden: may not be transitioned to non-terminated state");
+    expectInvalid(
+        admin_->patch(never,
+                      statuses("containerStatuses", state("main", "running"), state("side", "waiting")),
+                      "application/merge-patch+json"),
+        "status.containerStatuses[1].state;");
+    // A state with no running/waiting/terminated at all is non-terminated too.
+    expectInvalid(admin_->patch(never, R"({"status":{"containerStatuses":[{"name":"side","state":{}}]}})",
+                                "application/merge-patch+json"),
+                  "status.containerStatuses[1].state;");
+    // OnFailure: a failed container may run again, a succeeded one may not.
+    std::string onFailure = boundPod("onfailure", "OnFailure");
+    CPPUNIT_ASSERT_EQUAL(200,
+                         admin_->patch(onFailure, statuses("containerStatuses", state("main", "1"))).code);
+    CPPUNIT_ASSERT_EQUAL(200, admin_
+                                  ->patch(onFailure, statuses("containerStatuses", state("main", "running")),
+                                          "application/merge-patch+json")
+                                  .code);
+    CPPUNIT_ASSERT_EQUAL(200, admin_
+                                  ->patch(onFailure, statuses("containerStatuses", state("main", "0")),
+                                          "application/merge-patch+json")
+                                  .code);
+    expectInvalid(admin_->patch(onFailure, statuses("containerStatuses", state("main", "running")),
+                                "application/merge-patch+json"),
+                  "status.containerStatuses[0].state;");
+    // Always: anything goes.
+    std::string always = boundPod("always");
+    CPPUNIT_ASSERT_EQUAL(200, admin_->patch(always, statuses("containerStatuses", state("main", "0"))).code);
+    CPPUNIT_ASSERT_EQUAL(200, admin_
+                                  ->patch(always, statuses("containerStatuses", state("main", "running")),
+                                          "application/merge-patch+json")
+                                  .code);
+    // ValidateInitContainerStateTransition: the same for init containers, except restartable (sidecar) ones.
+    std::string init = boundPod("init", "Never",
+                                R"(,"initContainers":[{"name":"setup","image":"i"},)"
+                                R"({"name":"sidecar","image":"i","restartPolicy":"Always"}])");
+    CPPUNIT_ASSERT_EQUAL(
+        200,
+        admin_->patch(init, statuses("initContainerStatuses", state("setup", "0"), state("sidecar", "1")))
+            .code);
+    expectInvalid(
+        admin_->patch(
+            init, statuses("initContainerStatuses", state("setup", "waiting"), state("sidecar", "running")),
+            "application/merge-patch+json"),
+        "status.initContainerStatuses[0].state;");
+    CPPUNIT_ASSERT_EQUAL(
+        200,
+        admin_
+            ->patch(init, statuses("initContainerStatuses", state("setup", "0"), state("sidecar", "running")),
+                    "application/merge-patch+json")
+            .code);
+    // Ephemeral containers are never restarted, whatever the pod's policy.
+    CPPUNIT_ASSERT_EQUAL(
+        200, admin_->patch(always, statuses("ephemeralContainerStatuses", state("debug", "0"))).code);
+    expectInvalid(admin_->patch(always, statuses("ephemeralContainerStatuses", state("debug", "running")),
+                                "application/merge-patch+json"),
+                  "status.ephemeralContainerStatuses[0].state;");
+  }
+
+  void testStatusTimestampsMustBeRfc3339() {
+    std::string path = boundPod("times");
+    auto putStatus = [&](const std::string& statusJson) {
+      ObjectPtr pod = server_->pod("kube-system", "times");
+      pod->set("status", json::parseObject(statusJson));
+      return admin_->put(path, podwarden::json::stringify(pod));
+    };
+    auto expectBadRequest = [&](const HttpResult& r, const std::string& text) {
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), 400, r.code);
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(r.describe(), std::string("BadRequest"), r.reason());
+      CPPUNIT_ASSERT_MESSAGE(
+          r.describe(), r.message().find("Pod in version \"v1\" cannot be handled as a Pod: " + text) == 0);
+    };
+    // PUT (and POST): the body does not decode, 400 as metav1.Time.UnmarshalJSON words it via time.Parse.
+    expectBadRequest(
+        putStatus(R"({"startTime":"yesterday"})"),
+        R"(parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006")");
+    expectBadRequest(
+        putStatus(
+            R"({"conditions":[{"type":"Ready","status":"True","lastTransitionTime":"2026-12-02 06:00:00Z"}]})"),
+        R"(parsing time "2026-12-02 06:00:00Z" as "2006-01-02T15:04:05Z07:00": cannot parse " 06:00:00Z" as "T")");
+    expectBadRequest(
+        putStatus(
+            R"({"containerStatuses":[{"name":"main","state":{"running":{"startedAt":"2026-12-02T06:00:00"}}}]})"),
+        R"(parsing time "2026-12-02T06:00:00" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "Z07:00")");
+    expectBadRequest(
+        putStatus(
+            R"({"containerStatuses":[{"name":"main","lastState":{"terminated":{"finishedAt":"2026-13-02T06:00:00Z"}}}]})"),
+        R"(parsing time "2026-13-02T06:00:00Z": month out of range)");
+    expectBadRequest(
+        putStatus(
+            R"({"initContainerStatuses":[{"name":"i","state":{"terminated":{"startedAt":"2026-02-30T06:00:00Z"}}}]})"),
+        R"(parsing time "2026-02-30T06:00:00Z": day out of range)");
+    expectBadRequest(putStatus(R"({"startTime":""})"),
+                     R"(parsing time "" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "2006")");
+    expectBadRequest(
+        putStatus(R"({"startTime":1764655200})"),
+        "json: cannot unmarshal number into Go struct field PodStatus.status.startTime of type string");
+    expectBadRequest(putStatus(R"({"startTime":"2026-12-02T06:00:00Z trailing"})"),
+                     R"(parsing time "2026-12-02T06:00:00Z trailing": extra text: " trailing")");
+    expectBadRequest(
+        admin_->post(kPods, podJson("kube-system", "created", R"({"status":{"startTime":"now"}})")),
+        R"(parsing time "now")");
+    CPPUNIT_ASSERT(!server_->pod("kube-system", "created"));
+    // PATCH: the patched object does not decode; the patch handler answers 422 on the field "patch".
+    HttpResult smp = admin_->patch(path, R"({"status":{"startTime":"yesterday"}})");
+    expectInvalid(
+        smp, "patch;",
+        R"( "" is invalid: patch: Invalid value: "map[status:map[startTime:yesterday]]": parsing time "yesterday")");
+    // Converted field by field from the patch map: no struct or path in a strategic merge patch's type error.
+    expectInvalid(admin_->patch(path, R"({"status":{"startTime":1764655200}})"), "patch;",
+                  "json: cannot unmarshal number into Go value of type string");
+    HttpResult merge = admin_->patch(
+        path,
+        R"({"status":{"containerStatuses":[{"name":"main","state":{"terminated":{"finishedAt":true}}}]}})",
+        "application/merge-patch+json");
+    expectInvalid(merge, "patch;",
+                  "json: cannot unmarshal bool into Go struct field ContainerStateTerminated."
+                  "status.containerStatuses.state.terminated.finishedAt of type string");
+    CPPUNIT_ASSERT(!json::has(json::getObject(server_->pod("kube-system", "times"), "status"), "startTime"));
+    // What decodes: fractional seconds, offsets, a one-digit hour, null.
+    HttpResult ok = putStatus(R"({"startTime":"2026-12-02T06:00:00.123456789+05:30",
+        "conditions":[{"type":"Ready","status":"True","lastProbeTime":null,"lastTransitionTime":"2026-12-02T6:00:00,5-00:00"}]})");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(ok.describe(), 200, ok.code);
+  }
+
+  void testStatusRulesTheRealServerDoesNotHave() {
+    // Checked against ValidatePodStatusUpdate (1.28): no phase transition rule, no check that a state has one
+    // of running/waiting/terminated, no range on restartCount, no check that statuses name real containers.
+    std::string path = boundPod("lenient", "Never");
+    CPPUNIT_ASSERT_EQUAL(200, admin_->patch(path, R"({"status":{"phase":"Succeeded"}})").code);
+    CPPUNIT_ASSERT_EQUAL(200, admin_->patch(path, R"({"status":{"phase":"Running"}})").code);
+    CPPUNIT_ASSERT_EQUAL(200, admin_->patch(path, R"({"status":{"phase":"Whatever"}})").code);
+    HttpResult odd = admin_->patch(path, R"({"status":{"containerStatuses":[{"name":"nope","restartCount":-1,
+        "state":{"running":{"startedAt":"2026-12-02T06:00:00Z"},"terminated":{"exitCode":1}}}]}})");
+    CPPUNIT_ASSERT_EQUAL_MESSAGE(odd.describe(), 200, odd.code);
   }
 
  private:

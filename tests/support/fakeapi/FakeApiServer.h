@@ -1,8 +1,9 @@
 // FakeApiServer.h - an in-process Kubernetes API server for tests: core/v1 pods, nodes and events over
 // HTTPS (client certificates or bearer tokens), with the real API's semantics where a node agent and kubectl
 // depend on them (resource versions, watches and 410 Expired, graceful pod deletion, the status
-// subresource, strategic merge patch, Status errors, the Node authorizer and NodeRestriction admission,
-// server-side tables). What it implements and where it differs: docs/fake-apiserver.md.
+// subresource and the real pod status validation, strategic merge patch, Status errors, the Node authorizer
+// and NodeRestriction admission, server-side tables). What it implements and where it differs:
+// docs/fake-apiserver.md.
 //
 //   FakeApiServer::Options options;
 //   options.pkiDir = dir;                      // made by tests/scripts/pki.sh DIR NODE...

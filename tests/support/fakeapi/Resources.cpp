@@ -2,6 +2,7 @@
 // patch, delete, with the pod strategy's defaulting and validation, graceful deletion, preconditions and
 // NodeRestriction admission.
 #include "Patch.h"
+#include "PodStatus.h"
 #include "Selectors.h"
 #include "ServerState.h"
 #include "util/Json.h"
@@ -446,7 +447,7 @@ class Operations {
     if (verb == "get") return {200, getExisting()};
     if (verb == "list") return {200, list()};
     if (verb == "create") return {201, create()};
-    if (verb == "update") return {200, update(parseBody(req_.body))};
+    if (verb == "update") return {200, update(decodeObject(parseBody(req_.body)))};
     if (verb == "patch") return {200, patch()};
     if (verb == "delete") return remove();
     if (verb == "deletecollection") return {200, deleteCollection()};
@@ -501,8 +502,21 @@ class Operations {
   // Objects are stored with kind and apiVersion set.
   ObjectPtr withKind(const ObjectPtr& o) { return o; }
 
+  // The decoding of a v1 object that JSON parsing alone does not model: a pod's metav1.Time fields must be
+  // RFC 3339 (metav1.Time.UnmarshalJSON). For POST and PUT the handler's transformDecodeError answers 400
+  // `Pod in version "v1" cannot be handled as a Pod: <decode error>`.
+  ObjectPtr decodeObject(ObjectPtr o) {
+    if (info_.name == "pods") {
+      if (auto error = podTimeDecodeError(o)) {
+        throw badRequest(info_.kind + " in version \"v1\" cannot be handled as a " + info_.kind + ": " +
+                         *error);
+      }
+    }
+    return o;
+  }
+
   ObjectPtr decodeNewObject() {
-    ObjectPtr o = parseBody(req_.body);
+    ObjectPtr o = decodeObject(parseBody(req_.body));
     std::string kind = json::getString(o, "kind");
     std::string apiVersion = json::getString(o, "apiVersion");
     if ((!kind.empty() && kind != info_.kind) || (!apiVersion.empty() && apiVersion != "v1")) {
@@ -620,6 +634,17 @@ class Operations {
     } else {
       patched = strategicMergePatch(old, patchObject, info_.kind);
     }
+    // The patched object is decoded like a body, but a decode error is answered as the patch handler does
+    // (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go, jsonPatcher and applyPatchToObject):
+    // 422 Invalid on the field "patch", with the patched object (merge patch) or the patch map printed by
+    // Go's %+v (strategic merge patch) as the value.
+    if (info_.name == "pods") {
+      bool isMergePatch = type == "application/merge-patch+json";
+      if (auto error = podTimeDecodeError(patched, isMergePatch)) {
+        std::string value = isMergePatch ? json::stringify(patched) : goFormat(Var(patchObject));
+        throw invalid("", "", {fieldInvalid("patch", value, *error)});
+      }
+    }
     return update(patched, old);
   }
 
@@ -653,7 +678,10 @@ class Operations {
     if (statusOnly) {
       // The status strategy: status, labels and annotations come from the request, the rest from storage.
       result->set("status", field(updated, "status"));
-      if (result->isNull("status") || !result->has("status")) result->set("status", newObject());
+      if (result->isNull("status") || !result->has("status") || !result->isObject("status")) {
+        result->set("status", newObject());
+      }
+      if (info_.name == "pods") convertPodIPs(json::getObject(result, "status"));
       for (const char* f : {"labels", "annotations"}) {
         if (m->has(f) && !m->isNull(f)) {
           rm->set(f, m->get(f));
@@ -714,6 +742,9 @@ class Operations {
     }
     std::vector<StatusCause> causes;
     validateMirrorAnnotationUpdate(result, old, causes);
+    // ValidatePodStatusUpdate: the status rules (PodStatus.cpp). A create drops the status and a PUT or
+    // PATCH of the pod itself keeps the stored one, so only pods/status writes are checked.
+    if (statusOnly) validatePodStatusUpdate(result, old, causes);
     if (!statusOnly) {
       validatePodSpecUpdate(result, old, causes);
       std::set<std::string> names;
