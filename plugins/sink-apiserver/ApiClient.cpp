@@ -172,22 +172,26 @@ Poco::Net::StreamSocket ApiClient::openSocket() {
   // Registered before connect: abort() shuts the socket down, which ends a pending connect, a TLS
   // handshake or a read at once (Poco's own connect could not be interrupted).
   ActiveFd active(*this, fd);
-  // Connect and handshake run non-blocking against one deadline, polled here: exact, and abort()'s
-  // shutdown(2) wakes the poll.
+  // Connect and handshake run non-blocking against one deadline, polled here in short slices that also
+  // look at abort(): its shutdown(2) wakes a poll at once, but not one on a socket that was not yet
+  // connecting when it came.
   const auto deadline = std::chrono::steady_clock::now() + requestTimeout_;
   auto waitFor = [&](short events, const char* what) {
-    pollfd p{fd, events, 0};
-    int rc;
-    do {
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (aborted_) throw TransportError(where + ": shutting down");
+      }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      rc = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-    } while (rc < 0 && errno == EINTR);
-    if (rc == 0) {
-      throw TransportError(where + ": " + what + ": no answer within " + std::to_string(requestTimeout_.count()) +
-                           " ms");
+      if (left.count() <= 0) {
+        throw TransportError(where + ": " + what + ": no answer within " + std::to_string(requestTimeout_.count()) +
+                             " ms");
+      }
+      pollfd p{fd, events, 0};
+      int rc = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 50)));
+      if (rc > 0) return;
+      if (rc < 0 && errno != EINTR) throw TransportError(where + ": " + what + ": poll: " + std::strerror(errno));
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (aborted_) throw TransportError(where + ": shutting down");
   };
   if (::connect(fd, address.addr(), address.length()) != 0) {
     if (errno != EINPROGRESS) throw TransportError(where + ": connect: " + std::strerror(errno));

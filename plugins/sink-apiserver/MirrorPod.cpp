@@ -5,8 +5,10 @@
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPResponse.h>
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace podwarden::sink_apiserver {
 namespace {
@@ -29,6 +31,17 @@ std::string optString(const Object::Ptr& o, const std::string& key) {
 Object::Ptr optObject(const Object::Ptr& o, const std::string& key) {
   if (o.isNull() || !o->has(key) || !o->isObject(key)) return nullptr;
   return o->getObject(key);
+}
+
+// The `ip` of every entry of status.<list> (podIPs, hostIPs), in order.
+std::vector<std::string> ipsOf(const Object::Ptr& status, const std::string& list) {
+  std::vector<std::string> ips;
+  if (status.isNull() || !status->has(list) || !status->isArray(list)) return ips;
+  Array::Ptr items = status->getArray(list);
+  for (size_t i = 0; i < items->size(); ++i) {
+    if (items->isObject(i)) ips.push_back(optString(items->getObject(i), "ip"));
+  }
+  return ips;
 }
 
 // Parsing again gives objects with sorted keys, so equal content gives equal text.
@@ -109,7 +122,40 @@ std::optional<MirrorInfo> mirrorInfoFrom(const Object::Ptr& pod) {
   m.resourceVersion = optString(meta, "resourceVersion");
   m.creationTimestamp = optString(meta, "creationTimestamp");
   m.deleting = !optString(meta, "deletionTimestamp").empty();
+  Object::Ptr status = optObject(pod, "status");
+  m.podIPs = ipsOf(status, "podIPs");
+  m.hostIPs = ipsOf(status, "hostIPs");
   return m;
+}
+
+std::string statusPatch(const std::string& statusJson, const MirrorInfo& mirror) {
+  Poco::JSON::Parser parser;
+  Object::Ptr status = parser.parse(statusJson).extract<Object::Ptr>();
+  for (const auto& [list, current] : {std::make_pair("podIPs", &mirror.podIPs), std::make_pair("hostIPs", &mirror.hostIPs)}) {
+    std::vector<std::string> wanted = ipsOf(status, list);
+    Array::Ptr items = status->has(list) && status->isArray(list) ? status->getArray(list) : Array::Ptr(new Array);
+    bool stale = false;
+    for (const auto& ip : *current) {
+      if (std::find(wanted.begin(), wanted.end(), ip) != wanted.end()) continue;
+      Object::Ptr gone = new Object;
+      gone->set("ip", ip);
+      gone->set("$patch", "delete");
+      items->add(gone);
+      stale = true;
+    }
+    if (!stale && !status->has(list)) continue;
+    status->set(list, items);
+    Array::Ptr order = new Array;
+    for (const auto& ip : wanted) {
+      Object::Ptr o = new Object;
+      o->set("ip", ip);
+      order->add(o);
+    }
+    status->set(std::string("$setElementOrder/") + list, order);
+  }
+  Object::Ptr patch = new Object;
+  patch->set("status", status);
+  return stringify(patch);
 }
 
 ApiStatus parseStatus(const std::string& body) {

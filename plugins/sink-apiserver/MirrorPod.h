@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace podwarden::sink_apiserver {
 
@@ -41,12 +42,21 @@ struct MirrorInfo {
   std::string resourceVersion;
   std::string creationTimestamp;
   bool deleting = false;  // metadata.deletionTimestamp is set (e.g. `kubectl delete`)
+  std::vector<std::string> podIPs;   // status.podIPs[].ip as the API server has them
+  std::vector<std::string> hostIPs;  // status.hostIPs[].ip
   std::string fullName() const { return ns + "/" + name; }
 };
 
 // The mirror summary of an API pod object, or nothing when the pod is not a mirror pod (no
 // kubernetes.io/config.mirror annotation): such pods are never touched.
 std::optional<MirrorInfo> mirrorInfoFrom(const Poco::JSON::Object::Ptr& pod);
+
+// The strategic-merge patch of pods/status that makes `mirror`'s status equal `statusJson`. podIPs and
+// hostIPs merge by `ip` on the API server, so an address the mirror has and the status no longer lists is
+// deleted explicitly ($patch: delete) and the order is given ($setElementOrder), as the kubelet's patches
+// do; otherwise a changed host IP would leave the old one first and fail validation (hostIPs[0] must be
+// hostIP). Conditions merge by type and are only ever added or updated: the ones other components set stay.
+std::string statusPatch(const std::string& statusJson, const MirrorInfo& mirror);
 
 // A Kubernetes Status (error) body: reason and message; both empty when the body is not a Status.
 struct ApiStatus {

@@ -376,7 +376,7 @@ void MirrorSink::syncPod(const std::string& uid) {
       mirrors_[pod.fullName()] = *mirror;
     }
     if (!pod.statusJson.empty() && (sentFor != mirror->uid || sent != pod.statusJson)) {
-      std::string patch = "{\"status\":" + pod.statusJson + "}";
+      std::string patch = statusPatch(pod.statusJson, *mirror);
       ApiResponse r =
           client_->request("PATCH", podPath + "/status", patch, "application/strategic-merge-patch+json");
       apiReachable(true, "");

@@ -188,6 +188,7 @@ class MirrorSinkTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(removedPodLosesItsMirror);
   CPPUNIT_TEST(orphansGoOnceSourcesAreReady);
   CPPUNIT_TEST(statusIsPatchedOnlyWhenItChanges);
+  CPPUNIT_TEST(changedHostAddressReplacesTheOldOne);
   CPPUNIT_TEST(apiServerDownAndBack);
   CPPUNIT_TEST(transientFaultsAreRetried);
   CPPUNIT_TEST(refusedMirrorIsReported);
@@ -364,6 +365,34 @@ class MirrorSinkTest : public CppUnit::TestFixture {
     // Conditions the sink does not own survive its strategic merge patch.
     auto status = obj(f.mirror("etcd"), "status");
     CPPUNIT_ASSERT_EQUAL(size_t{1}, status->getArray("conditions")->size());
+  }
+
+  // The node's address changes (DHCP, a new NIC): the API server merges hostIPs/podIPs by ip, so the patch
+  // must delete the old entries, or hostIPs[0] != hostIP fails validation (422).
+  void changedHostAddressReplacesTheOldOne() {
+    Fixture f;
+    f.server->createNode(kNode);
+    f.startSink();
+    std::string pod = staticPod("etcd", "adad0009");
+    f.report({pod});
+    CPPUNIT_ASSERT_MESSAGE(f.diagnostics(), waitUntil([&] { return f.stateName("adad0009") == "Synced"; }, 5s));
+    std::string moved = pod;
+    for (size_t at; (at = moved.find("192.0.2.2")) != std::string::npos;) moved.replace(at, 9, "192.0.2.9");
+    moved.replace(moved.find(R"("podIP":)"), 0, R"("hostIPs":[{"ip":"192.0.2.9"}],"podIPs":[{"ip":"192.0.2.9"}],)");
+    pod.replace(pod.find(R"("podIP":)"), 0, R"("hostIPs":[{"ip":"192.0.2.2"}],"podIPs":[{"ip":"192.0.2.2"}],)");
+    f.report({pod});
+    CPPUNIT_ASSERT_MESSAGE(f.diagnostics(), waitUntil([&] {
+      auto s = obj(f.mirror("etcd"), "status");
+      return s && s->has("hostIPs") && s->getArray("hostIPs")->size() == 1;
+    }, 5s));
+    f.report({moved});
+    CPPUNIT_ASSERT_MESSAGE(f.diagnostics(), waitUntil([&] {
+      auto s = obj(f.mirror("etcd"), "status");
+      return str(s, "hostIP") == "192.0.2.9" && s->getArray("hostIPs")->size() == 1 &&
+             str(s->getArray("hostIPs")->getObject(0), "ip") == "192.0.2.9" &&
+             s->getArray("podIPs")->size() == 1 && f.stateName("adad0009") == "Synced";
+    }, 5s));
+    CPPUNIT_ASSERT_MESSAGE(f.diagnostics(), str(f.state("adad0009"), "lastError").empty());
   }
 
   void apiServerDownAndBack() {

@@ -36,6 +36,7 @@ class MirrorPodTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(statusIsCanonical);
   CPPUNIT_TEST(badPodsNameTheField);
   CPPUNIT_TEST(mirrorInfoOnlyForMirrors);
+  CPPUNIT_TEST(statusPatchDeletesStaleAddresses);
   CPPUNIT_TEST(statusErrors);
   CPPUNIT_TEST(urlEncoding);
   CPPUNIT_TEST_SUITE_END();
@@ -106,6 +107,33 @@ class MirrorPodTest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_EQUAL(std::string("h1"), m->hash);
     CPPUNIT_ASSERT_EQUAL(std::string("42"), m->resourceVersion);
     CPPUNIT_ASSERT(m->deleting);
+  }
+
+  void statusPatchDeletesStaleAddresses() {
+    auto mirror = mirrorInfoFrom(parse(R"({"metadata": {"name": "a-n1", "namespace": "ns", "uid": "u1",
+        "annotations": {"kubernetes.io/config.mirror": "h1"}},
+        "status": {"hostIP": "192.0.2.2", "hostIPs": [{"ip": "192.0.2.2"}], "podIPs": [{"ip": "192.0.2.2"}]}})"));
+    CPPUNIT_ASSERT(mirror.has_value());
+    CPPUNIT_ASSERT_EQUAL(std::string("192.0.2.2"), mirror->hostIPs.at(0));
+    // The host's address changed: the old one is deleted from both lists, the order is the new one.
+    auto patch = parse(statusPatch(
+        R"({"conditions":[{"type":"Ready","status":"True"}],"hostIP":"192.0.2.9","hostIPs":[{"ip":"192.0.2.9"}],)"
+        R"("podIP":"192.0.2.9","podIPs":[{"ip":"192.0.2.9"}],"phase":"Running"})",
+        *mirror));
+    auto status = patch->getObject("status");
+    auto hostIPs = status->getArray("hostIPs");
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, hostIPs->size());
+    CPPUNIT_ASSERT_EQUAL(std::string("192.0.2.9"), hostIPs->getObject(0)->getValue<std::string>("ip"));
+    CPPUNIT_ASSERT_EQUAL(std::string("192.0.2.2"), hostIPs->getObject(1)->getValue<std::string>("ip"));
+    CPPUNIT_ASSERT_EQUAL(std::string("delete"), hostIPs->getObject(1)->getValue<std::string>("$patch"));
+    CPPUNIT_ASSERT_EQUAL(size_t{2}, status->getArray("podIPs")->size());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, status->getArray("$setElementOrder/hostIPs")->size());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, status->getArray("conditions")->size());  // conditions: never deleted
+    // Nothing stale: the status as it is, plus the element order of the address lists.
+    patch = parse(statusPatch(R"({"hostIP":"192.0.2.2","hostIPs":[{"ip":"192.0.2.2"}],"phase":"Running"})", *mirror));
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, patch->getObject("status")->getArray("hostIPs")->size());
+    // The status has no pod IPs any more (the pod stopped): the mirror's go.
+    CPPUNIT_ASSERT_EQUAL(std::string("delete"), patch->getObject("status")->getArray("podIPs")->getObject(0)->getValue<std::string>("$patch"));
   }
 
   void statusErrors() {
