@@ -12,10 +12,10 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <regex>
 #include <sstream>
 
 #include "util/Json.h"
+#include "util/ScalarForms.h"
 
 namespace podwarden::config {
 
@@ -251,11 +251,6 @@ Poco::Dynamic::Var scalarToJson(const YAML::Node& node, const std::string& origi
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return Poco::Dynamic::Var();
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
-  static const std::regex kDecimal("[-+]?[0-9]+");
-  static const std::regex kOctal("0o[0-7]+");
-  static const std::regex kHex("0x[0-9a-fA-F]+");
-  static const std::regex kFloat("[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  static const std::regex kSpecialFloat("[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)");
   auto integer = [&](const std::string& digits, int base) -> Poco::Dynamic::Var {
     errno = 0;
     char* end = nullptr;
@@ -263,11 +258,11 @@ Poco::Dynamic::Var scalarToJson(const YAML::Node& node, const std::string& origi
     if (errno == ERANGE) failAt(origin, node.Mark(), field, "integer " + s + " does not fit in 64 bits");
     return Poco::Int64(v);
   };
-  if (std::regex_match(s, kDecimal)) return integer(s, 10);
-  if (std::regex_match(s, kOctal)) return integer(s.substr(2), 8);
-  if (std::regex_match(s, kHex)) return integer(s.substr(2), 16);
-  if (std::regex_match(s, kFloat)) return std::strtod(s.c_str(), nullptr);
-  if (std::regex_match(s, kSpecialFloat)) {
+  if (scalar::isDecimal(s)) return integer(s, 10);
+  if (scalar::isOctal12(s)) return integer(s.substr(2), 8);
+  if (scalar::isHex(s)) return integer(s.substr(2), 16);
+  if (scalar::isFloat(s)) return std::strtod(s.c_str(), nullptr);
+  if (scalar::isSpecialFloat(s)) {
     failAt(origin, node.Mark(), field, s + " cannot be represented in JSON (quote it to pass a string)");
   }
   return s;

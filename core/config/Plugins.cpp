@@ -18,6 +18,10 @@ using plugin::PluginLibrary;
 
 namespace {
 
+// std::regex (the only ECMAScript engine at hand) recurses once per input character; above this length a
+// plugin's `pattern` could overflow the stack, so such values are refused before the regex runs.
+constexpr size_t kMaxPatternInput = 4096;
+
 bool isRegularFile(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -189,7 +193,11 @@ void checkSchema(const Poco::Dynamic::Var& value, const json::ObjectPtr& schema,
     if (schema->has("maxLength") && static_cast<int64_t>(s.size()) > json::getInt(schema, "maxLength")) {
       fail("must be at most " + schema->get("maxLength").toString() + " characters");
     }
-    if (schema->has("pattern")) {
+    if (schema->has("pattern") && s.size() > kMaxPatternInput) {
+      fail("is " + std::to_string(s.size()) +
+           " characters long; a setting checked against a pattern may have at most " +
+           std::to_string(kMaxPatternInput));
+    } else if (schema->has("pattern")) {
       std::string pattern = json::getString(schema, "pattern");
       try {
         if (!std::regex_search(s, std::regex(pattern, std::regex::ECMAScript))) {

@@ -6,13 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <regex>
 #include <set>
 #include <sstream>
 
 #include "util/Json.h"
+#include "util/ScalarForms.h"
 
 namespace podwarden::manifest {
 
@@ -87,22 +88,20 @@ Position positionOf(const YAML::Node& node) {
   return Position{m.line + 1, m.column + 1};
 }
 
-// Plain scalar forms (YAML 1.2 core schema, plus the YAML 1.1 forms kubectl users rely on).
-const std::regex& re(int which) {
-  static const std::regex kPatterns[] = {
-      std::regex("^[-+]?[0-9]+$", std::regex::extended),
-      std::regex("^[-+]?0[0-7]+$", std::regex::extended),
-      std::regex("^0x[0-9a-fA-F]+$", std::regex::extended),
-      std::regex("^0o[0-7]+$", std::regex::extended),
-      std::regex("^[-+]?([.][0-9]+|[0-9]+([.][0-9]*)?)([eE][-+]?[0-9]+)?$", std::regex::extended),
-      std::regex("^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$", std::regex::extended),
-  };
-  return kPatterns[which];
+// A number beyond the range of a double stays the string it was written as, as in go-yaml (whose float
+// parse fails with a range error there), so "must be a number" errors quote what the user wrote.
+Poco::Dynamic::Var floatOrText(const std::string& text) {
+  errno = 0;
+  double d = std::strtod(text.c_str(), nullptr);
+  if (errno == ERANGE && std::isinf(d)) return text;
+  return d;
 }
-enum Pattern { kDecimal = 0, kOctal11, kHex, kOctal12, kFloat, kBool11 };
 
-bool matches(const std::string& s, Pattern p) {
-  return std::regex_match(s, re(p));
+// The YAML 1.1 booleans that YAML 1.2 reads as strings (go-yaml, hence kubectl, reads them as booleans).
+bool isYaml11Bool(const std::string& s) {
+  static const std::set<std::string> kForms = {"y",  "Y",  "yes", "Yes", "YES", "n",   "N",   "no",
+                                               "No", "NO", "on",  "On",  "ON",  "off", "Off", "OFF"};
+  return kForms.count(s) > 0;
 }
 
 class Converter {
@@ -176,27 +175,25 @@ class Converter {
     }
     if (text == "true" || text == "True" || text == "TRUE") return true;
     if (text == "false" || text == "False" || text == "FALSE") return false;
-    // Only these first characters can start a number or a YAML 1.1 boolean; skip the regexes otherwise.
+    // Only these first characters can start a number or a YAML 1.1 boolean; skip the checks otherwise.
     if (std::string("0123456789+-.yYnNoO").find(text[0]) == std::string::npos) return text;
-    if (matches(text, kDecimal)) {
+    if (podwarden::scalar::isDecimal(text)) {
       // YAML 1.1 (go-yaml, hence kubectl and the kubelet) reads 0644 as octal; keep that reading.
-      bool octal = matches(text, kOctal11);
+      bool octal = podwarden::scalar::isOctal11(text);
       errno = 0;
       char* end = nullptr;
       long long v = std::strtoll(text.c_str(), &end, octal ? 8 : 10);
-      if (errno == ERANGE) return std::strtod(text.c_str(), nullptr);
+      if (errno == ERANGE) return floatOrText(text);
       return static_cast<Poco::Int64>(v);
     }
-    if (matches(text, kHex) || matches(text, kOctal12)) {
+    if (podwarden::scalar::isHex(text) || podwarden::scalar::isOctal12(text)) {
       errno = 0;
       long long v = std::strtoll(text.c_str() + 2, nullptr, text[1] == 'x' ? 16 : 8);
       if (errno != ERANGE) return static_cast<Poco::Int64>(v);
       return text;
     }
-    if (matches(text, kFloat)) {
-      return std::strtod(text.c_str(), nullptr);
-    }
-    if (matches(text, kBool11)) {
+    if (podwarden::scalar::isFloat(text)) return floatOrText(text);
+    if (isYaml11Bool(text)) {
       Problem w;
       w.origin = origin_;
       w.field = path;

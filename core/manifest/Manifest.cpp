@@ -19,7 +19,10 @@ std::string Problem::toString() const {
     out += (out.empty() ? "" : ":") + std::to_string(line);
     if (column > 0) out += ":" + std::to_string(column);
   }
-  if (!field.empty()) out += (out.empty() ? "" : ": ") + field;
+  // A field path holds the map keys on its way, which may be as long as the user made them.
+  constexpr size_t kShownField = 300;
+  std::string shown = field.size() <= kShownField ? field : field.substr(0, kShownField) + "...";
+  if (!shown.empty()) out += (out.empty() ? "" : ": ") + shown;
   if (!message.empty()) out += (out.empty() ? "" : ": ") + message;
   return out;
 }

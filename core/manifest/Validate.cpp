@@ -2,11 +2,12 @@
 
 #include <Poco/Types.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "util/Quantity.h"
@@ -49,8 +50,12 @@ std::string kindOf(const Var& v) {
   return "an unknown value";
 }
 
+// A value as it appears in a message: quoted, and cut after 200 characters so that a 1 MiB value does not
+// become a 1 MiB log line.
 std::string quoted(const std::string& s) {
-  return "\"" + s + "\"";
+  constexpr size_t kShown = 200;
+  if (s.size() <= kShown) return "\"" + s + "\"";
+  return "\"" + s.substr(0, kShown) + "...\" (" + std::to_string(s.size()) + " characters)";
 }
 
 std::string doubleText(double d) {
@@ -106,30 +111,70 @@ const char* const kEnvNameMsg =
     "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and "
     "must not start with a digit (e.g. 'my.env-name', or 'MY_ENV.NAME', or 'MyEnvName1')";
 
-bool reMatch(const std::string& s, const std::regex& re) {
-  return std::regex_match(s, re);
+// Character classes of the Kubernetes name formats. Plain loops, never std::regex: libstdc++'s executor
+// recurses once per character, and a 30,000-character name overflowed the stack.
+bool isLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool isAlnum(char c) {
+  return isLowerAlnum(c) || (c >= 'A' && c <= 'Z');
+}
+bool isLetter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool isLabelChar(char c) {
+  return isLowerAlnum(c) || c == '-';
+}
+bool isQualifiedChar(char c) {
+  return isAlnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+template <typename Pred>
+bool allOf(std::string_view s, Pred pred) {
+  for (char c : s) {
+    if (!pred(c)) return false;
+  }
+  return true;
+}
+
+// Non-empty, every character in `inner`, first and last in `edge`.
+template <typename Inner, typename Edge>
+bool framed(std::string_view s, Inner inner, Edge edge) {
+  return !s.empty() && edge(s.front()) && edge(s.back()) && allOf(s, inner);
+}
+
+// [a-z0-9]([-a-z0-9]*[a-z0-9])?
+bool isLabelShape(std::string_view s) {
+  return framed(s, isLabelChar, isLowerAlnum);
+}
+
+// Labels joined by '.'.
+bool isSubdomainShape(std::string_view s) {
+  while (true) {
+    size_t dot = s.find('.');
+    if (!isLabelShape(s.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) return true;
+    s.remove_prefix(dot + 1);
+  }
 }
 
 // Returns the reasons `s` is not a valid value, empty when it is valid.
 std::vector<std::string> dns1123Label(const std::string& s) {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   std::vector<std::string> out;
   if (s.size() > 63) out.push_back("must be no more than 63 characters");
-  if (!reMatch(s, re)) out.push_back(kLabelMsg);
+  if (!isLabelShape(s)) out.push_back(kLabelMsg);
   return out;
 }
 
 std::vector<std::string> dns1123Subdomain(const std::string& s) {
-  static const std::regex re("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   std::vector<std::string> out;
   if (s.size() > 253) out.push_back("must be no more than 253 characters");
-  if (!reMatch(s, re)) out.push_back(kSubdomainMsg);
+  if (!isSubdomainShape(s)) out.push_back(kSubdomainMsg);
   return out;
 }
 
 // Label and annotation keys: [prefix/]name.
 std::vector<std::string> qualifiedName(const std::string& s) {
-  static const std::regex nameRe("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
   std::vector<std::string> out;
   std::string name = s;
   size_t slash = s.find('/');
@@ -152,36 +197,38 @@ std::vector<std::string> qualifiedName(const std::string& s) {
     out.push_back("name part must be non-empty");
   } else {
     if (name.size() > 63) out.push_back("name part must be no more than 63 characters");
-    if (!reMatch(name, nameRe)) out.push_back(kQualifiedNameMsg);
+    if (!framed(name, isQualifiedChar, isAlnum)) out.push_back(kQualifiedNameMsg);
   }
   return out;
 }
 
 std::vector<std::string> labelValue(const std::string& s) {
-  static const std::regex re("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
   std::vector<std::string> out;
   if (s.size() > 63) out.push_back("must be no more than 63 characters");
-  if (!reMatch(s, re)) out.push_back(kLabelValueMsg);
+  if (!s.empty() && !framed(s, isQualifiedChar, isAlnum)) out.push_back(kLabelValueMsg);
   return out;
 }
 
 // IANA_SVC_NAME (port names, named probe ports).
 std::vector<std::string> ianaServiceName(const std::string& s) {
-  static const std::regex re("[-a-z0-9]+");
-  static const std::regex letter(".*[a-z].*");
   std::vector<std::string> out;
   if (s.size() > 15) out.push_back("must be no more than 15 characters");
-  if (!reMatch(s, re)) out.push_back("must contain only lowercase alphanumeric characters or '-'");
+  if (s.empty() || !allOf(s, isLabelChar)) {
+    out.push_back("must contain only lowercase alphanumeric characters or '-'");
+  }
   if (s.find("--") != std::string::npos) out.push_back("must not contain consecutive hyphens");
-  if (!reMatch(s, letter)) out.push_back("must contain at least one letter (a-z)");
+  if (!std::any_of(s.begin(), s.end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
+    out.push_back("must contain at least one letter (a-z)");
+  }
   if (!s.empty() && (s.front() == '-' || s.back() == '-'))
     out.push_back("must not begin or end with a hyphen");
   return out;
 }
 
+// [-._a-zA-Z][-._a-zA-Z0-9]*
 std::vector<std::string> envVarName(const std::string& s) {
-  static const std::regex re("[-._a-zA-Z][-._a-zA-Z0-9]*");
-  if (reMatch(s, re)) return {};
+  auto first = [](char c) { return isLetter(c) || c == '-' || c == '.' || c == '_'; };
+  if (!s.empty() && first(s[0]) && allOf(s, isQualifiedChar)) return {};
   return {kEnvNameMsg};
 }
 
@@ -294,7 +341,7 @@ class Validator {
     if (v.isEmpty()) return std::nullopt;
     if (isString(v)) return v.extract<std::string>();
     if (isInt(v) || isDouble(v) || isBool(v)) {
-      r_.error(path, "must be a string, not " + kindOf(v) + "; quote it (\"" + scalarText(v) + "\")");
+      r_.error(path, "must be a string, not " + kindOf(v) + "; quote it (" + quoted(scalarText(v)) + ")");
     } else {
       r_.error(path, "must be a string, not " + kindOf(v));
     }

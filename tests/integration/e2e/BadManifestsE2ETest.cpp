@@ -1,8 +1,8 @@
 // BadManifestsE2ETest - a manifest directory holding one good pod next to bad files, the way a real
 // /etc/kubernetes/manifests gets messy: broken YAML, a Deployment, a secret volume, two files with the
-// same pod name, an editor swap file and an 11 MiB file. The good pods run; every bad file gets an error
-// naming it in the daemon log and the status file; `podwarden validate` reports each with file and
-// position; fixing a file heals it without a restart.
+// same pod name, an editor swap file, an 11 MiB file, a 30,000-character name and a file of 30,000 digits.
+// The good pods run; every bad file gets an error naming it in the daemon log and the status file;
+// `podwarden validate` reports each with file and position; fixing a file heals it without a restart.
 #include "E2eSupport.h"
 
 #include <cppunit/extensions/HelperMacros.h>
@@ -120,6 +120,8 @@ class BadManifestsE2ETest : public CppUnit::TestFixture {
     const std::string dupB = dir + "/dup-b.yaml";
     const std::string swap = dir + "/kube-apiserver.yaml.swp";
     const std::string big = dir + "/big.yaml";
+    const std::string longName = dir + "/long-name.yaml";
+    const std::string digits = dir + "/digits.yaml";
 
     writeFile(good, node.sampleManifest(port));
     writeFile(broken, kBrokenYaml);
@@ -140,6 +142,11 @@ class BadManifestsE2ETest : public CppUnit::TestFixture {
     const std::string padding = "# " + std::string(1022, 'x') + "\n";
     while (bigContent.size() < 11u * 1024 * 1024) bigContent += padding;
     writeFile(big, bigContent);
+    // Long runs of one character class (they once overflowed std::regex's stack and killed the daemon).
+    std::string longNameContent = TestNode::sleeperManifest("long");
+    longNameContent.replace(longNameContent.find("name: long"), 10, "name: " + std::string(30000, 'a'));
+    writeFile(longName, longNameContent);
+    writeFile(digits, std::string(30000, '7'));
 
     node.startDaemon();
 
@@ -157,7 +164,7 @@ class BadManifestsE2ETest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_MESSAGE("the good pods did not run next to the bad manifests" + node.diagnostics(), goodRunning);
 
     // Every bad file has an error in the status file that names it and says what is wrong.
-    const std::vector<std::string> badFiles = {broken, deployment, secret, dupB, swap, big};
+    const std::vector<std::string> badFiles = {broken, deployment, secret, dupB, swap, big, longName, digits};
     std::vector<std::string> errors;
     bool allReported = node.waitFor(
         [&] {
@@ -175,8 +182,12 @@ class BadManifestsE2ETest : public CppUnit::TestFixture {
     CPPUNIT_ASSERT_MESSAGE("the status file has no error for:" + missing + node.diagnostics(), allReported);
     CPPUNIT_ASSERT_MESSAGE("the good manifest is reported as an error" + node.diagnostics(),
                            errorFor(errors, good).empty());
-    const std::map<std::string, std::string> expectedWords = {
-        {deployment, "deployment"}, {secret, "secret"}, {dupB, "duplicate"}, {big, "10 mib"}};
+    const std::map<std::string, std::string> expectedWords = {{deployment, "deployment"},
+                                                              {secret, "secret"},
+                                                              {dupB, "duplicate"},
+                                                              {big, "10 mib"},
+                                                              {longName, "no more than 253 characters"},
+                                                              {digits, "must be a mapping"}};
     for (const auto& [file, word] : expectedWords) {
       CPPUNIT_ASSERT_MESSAGE("the error for " + file + " does not say '" + word + "': " + errorFor(errors, file),
                              lower(errorFor(errors, file)).find(word) != std::string::npos);
@@ -206,13 +217,13 @@ class BadManifestsE2ETest : public CppUnit::TestFixture {
       CPPUNIT_ASSERT_MESSAGE("validate gives no file:line:column for " + f + ":\n" + v.output,
                              std::regex_search(v.output, positioned));
     }
-    for (const auto& f : {dupB, swap, big}) {
+    for (const auto& f : {dupB, swap, big, longName, digits}) {
       CPPUNIT_ASSERT_MESSAGE("validate does not name " + f + ":\n" + v.output, v.output.find(f) != std::string::npos);
     }
     CPPUNIT_ASSERT_MESSAGE("validate does not report the duplicate pod name:\n" + v.output,
                            lower(v.output).find("duplicate") != std::string::npos);
     CPPUNIT_ASSERT_MESSAGE("validate's summary is missing:\n" + v.output,
-                           v.output.find("8 manifests checked") != std::string::npos);
+                           v.output.find("10 manifests checked") != std::string::npos);
 
     // Fixing a bad file heals it in place: the pod starts and its error leaves the status file.
     writeFile(broken, TestNode::sleeperManifest("broken"));

@@ -93,6 +93,7 @@ class ConfigTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testDefaults);
   CPPUNIT_TEST(testFullPodwardenConfig);
   CPPUNIT_TEST(testYamlScalarsBecomeTypedJson);
+  CPPUNIT_TEST(testLongScalarsInConfigBlock);
   CPPUNIT_TEST(testKubeletConfigMapping);
   CPPUNIT_TEST(testKubeletConfigThenManifestPathFlag);
   CPPUNIT_TEST(testFlagsOverrideFile);
@@ -188,6 +189,27 @@ runtime:
             R"("floats":[1.5,-0.25,1000,0.5],"ints":[10,-3,4,15,31],"nested":{"a":{"b":[1,{"c":"d"}]}},)"
             R"("nulls":[null,null,null],"strings":["10","1.5","yes","on","0x1G","true","42","hello world"]})"),
         c.runtime.configJson);
+  }
+
+  // 1 MiB runs of one character class in a plugin's config block (std::regex once overflowed the stack here).
+  void testLongScalarsInConfigBlock() {
+    const std::string digits(1 << 20, '7');
+    auto withConfig = [](const std::string& block) {
+      return "apiVersion: podwarden.io/v1alpha1\nkind: PodwardenConfig\nruntime:\n  plugin: runtime-docker\n"
+             "  config:\n" +
+             block;
+    };
+    ASSERT_CONTAINS(errorOf([&] {
+                      config::applyFile(withConfig("    n: " + digits + "\n"), "long.yaml",
+                                        config::defaults());
+                    }),
+                    "long.yaml:6:8: runtime.config.n: integer 7777");
+    Config c =
+        config::applyFile(withConfig("    f: 1." + digits + "\n    s: " + std::string(1 << 20, 'a') + "\n"),
+                          "long.yaml", config::defaults());
+    CPPUNIT_ASSERT_EQUAL(std::string("{\"f\":1.7777777777777777,\"s\":\""),
+                         c.runtime.configJson.substr(0, 29));
+    CPPUNIT_ASSERT_EQUAL(size_t(29 + (1 << 20) + 2), c.runtime.configJson.size());
   }
 
   void testKubeletConfigMapping() {

@@ -214,6 +214,14 @@ class PluginsTest : public CppUnit::TestFixture {
     ASSERT_CONTAINS(err, "config.tags[0]: must not be empty");
     ASSERT_CONTAINS(err, "config.tags[1]: must be string, not a number");
 
+    // A value the pattern would have to walk for a megabyte is refused before std::regex sees it.
+    Config huge = baseConfig();
+    huge.runtime = use("cfgtest-single", "", R"({"endpoint":"unix:///)" + std::string(1 << 20, 'a') + "\"}");
+    ASSERT_CONTAINS(
+        pluginErrorOf([&] { config::instantiate(huge); }),
+        "config.endpoint: is 1048584 characters long; a setting checked against a pattern may have at "
+        "most 4096");
+
     Config wrongType = baseConfig();
     wrongType.runtime = use("cfgtest-single", "", R"({"retries":"3"})");
     ASSERT_CONTAINS(pluginErrorOf([&] { config::instantiate(wrongType); }),

@@ -67,6 +67,7 @@ class ManifestTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testUrlPodListOneBadItemRejectsAll);
   CPPUNIT_TEST(testUrlEmptyBody);
   CPPUNIT_TEST(testHostileInput);
+  CPPUNIT_TEST(testLongRunsOfOneCharacter);
   CPPUNIT_TEST(testErrorsInDocumentOrder);
   CPPUNIT_TEST_SUITE_END();
 
@@ -466,6 +467,50 @@ class ManifestTest : public CppUnit::TestFixture {
                     "sequence)"),
         latin1.errors[0].toString());
     expectValid(parseFile(std::string(kSmall) + "  # caf\xC3\xA9\n"));
+  }
+
+  // A long run of one character class once overflowed the stack (std::regex recursed per character): the
+  // number forms of the YAML reader and every name format of validation, each with a 1 MiB run.
+  void testLongRunsOfOneCharacter() {
+    const std::string digits(1 << 20, '7');
+    const std::string letters(1 << 20, 'a');
+    ParseResult number = parseFile(digits);
+    expectInvalid(number);
+    // An integer field given a long float, and a long octal that overflows 64 bits.
+    ParseResult floating =
+        parseFile(std::string(kSmall) + "  terminationGracePeriodSeconds: 1." + digits + "\n");
+    expectError(floating, "spec.terminationGracePeriodSeconds", "");
+    ParseResult octal = parseFile(std::string(kSmall) + "  terminationGracePeriodSeconds: 0" + digits + "\n");
+    expectError(octal, "spec.terminationGracePeriodSeconds", "");
+    ParseResult name = parseFile(replaceOnce(kSmall, "name: small", "name: " + letters));
+    expectError(name, "metadata.name", "must be no more than 253 characters");
+    ParseResult ns =
+        parseFile(replaceOnce(kSmall, "  name: small\n", "  name: small\n  namespace: " + letters + "\n"));
+    expectError(ns, "metadata.namespace", "must be no more than 63 characters");
+    ParseResult label =
+        parseFile(replaceOnce(kSmall, "  name: small\n",
+                              "  name: small\n  labels:\n    ? " + letters + "\n    : " + letters + "\n"));
+    expectInvalid(label);
+    CPPUNIT_ASSERT_MESSAGE(describe(label),
+                           describe(label).find("must be no more than 63 characters") != std::string::npos);
+    ParseResult prefixed = parseFile(replaceOnce(
+        kSmall, "  name: small\n", "  name: small\n  annotations:\n    ? " + letters + "/x\n    : \"1\"\n"));
+    CPPUNIT_ASSERT_MESSAGE(
+        describe(prefixed),
+        describe(prefixed).find("prefix part must be no more than 253") != std::string::npos);
+    // Environment variable names have no length limit in Kubernetes.
+    expectValid(parseFile(std::string(kSmall) + "    env:\n    - name: " + letters + "\n      value: x\n"));
+    ParseResult env =
+        parseFile(std::string(kSmall) + "    env:\n    - name: " + digits + "\n      value: x\n");
+    expectError(env, "spec.containers[0].env[0].name", "a valid environment variable name");
+    ParseResult port =
+        parseFile(std::string(kSmall) + "    ports:\n    - containerPort: 80\n      name: " + letters + "\n");
+    expectError(port, "spec.containers[0].ports[0].name", "must be no more than 15 characters");
+    // Messages quote the start of a long value, not all of it.
+    for (const ParseResult* r : {&number, &floating, &octal, &name, &ns, &label, &prefixed, &env, &port}) {
+      for (const Problem& p : r->errors)
+        CPPUNIT_ASSERT_MESSAGE(p.toString().substr(0, 300), p.toString().size() < 1024);
+    }
   }
 
   void testErrorsInDocumentOrder() {
