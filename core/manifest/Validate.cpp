@@ -659,7 +659,7 @@ class Validator {
       if (refused) continue;
       if (type == "hostPath") {
         std::optional<std::string> p = string(src, "path", srcPath, true);
-        (void)p;
+        if (p) noBacksteps(*p, fieldPath(srcPath, "path"));
         std::optional<std::string> t = string(src, "type", srcPath, false);
         if (t && !oneOf(*t, {"", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket",
                              "CharDevice", "BlockDevice"})) {
@@ -677,6 +677,20 @@ class Validator {
         if (json::has(src, "sizeLimit"))
           quantity(src->get("sizeLimit"), fieldPath(srcPath, "sizeLimit"), false);
       }
+    }
+  }
+
+  // validatePathNoBacksteps: no '/'-separated element of the path may be "..".
+  void noBacksteps(const std::string& path, const std::string& field) {
+    std::string_view rest = path;
+    while (true) {
+      size_t slash = rest.find('/');
+      if (rest.substr(0, slash) == "..") {
+        r_.error(field, "Invalid value: " + quoted(path) + ": must not contain '..'");
+        return;
+      }
+      if (slash == std::string_view::npos) return;
+      rest.remove_prefix(slash + 1);
     }
   }
 
@@ -900,11 +914,8 @@ class Validator {
         if (subPath->front() == '/') {
           r_.error(fieldPath(item, "subPath"),
                    "Invalid value: " + quoted(*subPath) + ": must be a relative path");
-        } else if (*subPath == ".." || subPath->rfind("../", 0) == 0 ||
-                   subPath->find("/../") != std::string::npos ||
-                   (subPath->size() >= 3 && subPath->compare(subPath->size() - 3, 3, "/..") == 0)) {
-          r_.error(fieldPath(item, "subPath"),
-                   "Invalid value: " + quoted(*subPath) + ": must not contain '..'");
+        } else {
+          noBacksteps(*subPath, fieldPath(item, "subPath"));
         }
       }
     }

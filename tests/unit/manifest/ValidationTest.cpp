@@ -459,8 +459,16 @@ class ValidationTest : public CppUnit::TestFixture {
         "  - {name: b, hostPath: {path: /b, type: Socket}}\n"
         "  - {name: c, hostPath: {path: /c, type: FileOrCreate}}\n"
         "  - {name: d, emptyDir: {medium: Memory, sizeLimit: 64Mi}}\n"
-        "  - name: e\n    emptyDir:\n");
+        "  - name: e\n    emptyDir:\n"
+        "  - {name: f, hostPath: {path: /srv/..data/x..}}\n");
     expectValid(ok);
+    // Kubernetes refuses backsteps in a hostPath (validatePathNoBacksteps), wherever they are.
+    for (const char* path : {"../../etc", "/srv/../etc", "/srv/..", "..", "/a//../b"}) {
+      ParseResult back =
+          parseHead(std::string("  volumes:\n  - name: up\n    hostPath:\n      path: \"") + path + "\"\n");
+      expectErrorAt(back, "spec.volumes[0].hostPath.path",
+                    std::string("Invalid value: \"") + path + "\": must not contain '..'", 12, 7);
+    }
   }
 
   void testSecretVolumeFixture() {
