@@ -123,26 +123,8 @@ class Converter {
       return Poco::Dynamic::Var();
     }
     switch (node.Type()) {
-      case YAML::NodeType::Map: {
-        json::ObjectPtr obj = new json::Object();
-        std::set<std::string> seen;
-        for (const auto& kv : node) {
-          if (!kv.first.IsScalar()) {
-            fail(path, positionOf(kv.first), "mapping keys must be strings, not lists or mappings");
-            return Poco::Dynamic::Var();
-          }
-          const std::string& key = kv.first.Scalar();
-          std::string child = fieldPath(path, key);
-          Position keyPos = positionOf(kv.first);
-          if (!seen.insert(key).second) {
-            fail(child, keyPos, "duplicate key \"" + key + "\" (a mapping holds each key once)");
-            return Poco::Dynamic::Var();
-          }
-          doc_.positions.set(child, keyPos);
-          obj->set(key, convert(kv.second, child, depth + 1));
-        }
-        return obj;
-      }
+      case YAML::NodeType::Map:
+        return mapping(node, path, depth);
       case YAML::NodeType::Sequence: {
         json::ArrayPtr arr = new json::Array();
         size_t i = 0;
@@ -165,6 +147,60 @@ class Converter {
   bool failed() const { return failed_; }
 
  private:
+  // A plain `<<` key is a YAML merge key (go-yaml, hence the kubelet, honours it).
+  static bool isMergeKey(const YAML::Node& key) { return key.Scalar() == "<<" && key.Tag() == "?"; }
+
+  Poco::Dynamic::Var mapping(const YAML::Node& node, const std::string& path, int depth) {
+    json::ObjectPtr obj = new json::Object();
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar() && isMergeKey(kv.first) && !merge(obj, kv.second, path, depth)) {
+        return Poco::Dynamic::Var();
+      }
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        fail(path, positionOf(kv.first), "mapping keys must be strings, not lists or mappings");
+        return Poco::Dynamic::Var();
+      }
+      if (isMergeKey(kv.first)) continue;
+      const std::string& key = kv.first.Scalar();
+      std::string child = fieldPath(path, key);
+      Position keyPos = positionOf(kv.first);
+      if (!seen.insert(key).second) {
+        fail(child, keyPos, "duplicate key \"" + key + "\" (a mapping holds each key once)");
+        return Poco::Dynamic::Var();
+      }
+      doc_.positions.set(child, keyPos);
+      obj->set(key, convert(kv.second, child, depth + 1));  // a key written here beats a merged one
+    }
+    return obj;
+  }
+
+  // `<<: *m` or `<<: [*m1, *m2]`: the keys of the mappings that `obj` lacks, the first mapping first.
+  bool merge(json::ObjectPtr& obj, const YAML::Node& value, const std::string& path, int depth) {
+    std::vector<YAML::Node> sources;
+    if (value.IsSequence()) {
+      for (const auto& item : value) sources.push_back(item);
+    } else {
+      sources.push_back(value);
+    }
+    for (const auto& source : sources) {
+      if (!source.IsMap()) {
+        fail(fieldPath(path, "<<"), positionOf(source),
+             "a merge key (<<) takes a mapping or a list of mappings");
+        return false;
+      }
+      Poco::Dynamic::Var merged = convert(source, path, depth + 1);
+      if (failed_) return false;
+      json::ObjectPtr from = merged.extract<json::ObjectPtr>();
+      for (const auto& kv : *from) {
+        if (!obj->has(kv.first)) obj->set(kv.first, kv.second);
+      }
+    }
+    return true;
+  }
+
   Poco::Dynamic::Var scalar(const YAML::Node& node, const std::string& path) {
     const std::string& text = node.Scalar();
     const std::string& tag = node.Tag();

@@ -60,6 +60,7 @@ class ManifestTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testByteOrderMark);
   CPPUNIT_TEST(testTopLevelList);
   CPPUNIT_TEST(testDuplicateKey);
+  CPPUNIT_TEST(testMergeKeys);
   CPPUNIT_TEST(testScalarTypes);
   CPPUNIT_TEST(testDeployment);
   CPPUNIT_TEST(testProblemToString);
@@ -318,6 +319,46 @@ class ManifestTest : public CppUnit::TestFixture {
     ParseResult r = parseFile(std::string(kSmall) + "  restartPolicy: Never\n  restartPolicy: Always\n");
     expectInvalid(r);
     expectErrorAt(r, "spec.restartPolicy", "duplicate key \"restartPolicy\"", 10, 3);
+  }
+
+  // YAML merge keys, as go-yaml (the kubelet's decoder) reads them: keys written in the mapping win, then
+  // the merged mappings in order; a quoted "<<" is an ordinary key.
+  void testMergeKeys() {
+    const std::string base =
+        "apiVersion: v1\n"
+        "kind: Pod\n"
+        "metadata:\n"
+        "  name: merged\n"
+        "x-defaults: &defaults\n"
+        "  image: busybox:1.36\n"
+        "  imagePullPolicy: Never\n"
+        "x-more: &more\n"
+        "  imagePullPolicy: Always\n"
+        "  workingDir: /srv\n"
+        "spec:\n"
+        "  containers:\n"
+        "  - name: app\n"
+        "    <<: *defaults\n"
+        "  - name: two\n"
+        "    <<: [*defaults, *more]\n"
+        "    workingDir: /tmp\n";
+    ParseResult r = parseFile(base);
+    expectValid(r);
+    json::ArrayPtr containers = json::getArray(json::getObject(r.pod->pod, "spec"), "containers");
+    json::ObjectPtr app = containers->getObject(0);
+    CPPUNIT_ASSERT_EQUAL(std::string("busybox:1.36"), json::getString(app, "image"));
+    CPPUNIT_ASSERT_EQUAL(std::string("Never"), json::getString(app, "imagePullPolicy"));
+    CPPUNIT_ASSERT(!app->has("<<"));
+    json::ObjectPtr two = containers->getObject(1);
+    CPPUNIT_ASSERT_EQUAL(std::string("busybox:1.36"), json::getString(two, "image"));
+    CPPUNIT_ASSERT_EQUAL(std::string("Never"), json::getString(two, "imagePullPolicy"));
+    CPPUNIT_ASSERT_EQUAL(std::string("/tmp"), json::getString(two, "workingDir"));
+
+    ParseResult scalar = parseFile(replaceOnce(base, "    <<: *defaults\n", "    <<: busybox\n"));
+    expectErrorAt(scalar, "spec.containers[0][<<]", "a merge key (<<) takes a mapping or a list of mappings",
+                  14, 9);
+    ParseResult quoted = parseFile(replaceOnce(base, "    <<: *defaults\n", "    \"<<\": *defaults\n"));
+    expectInvalid(quoted);
   }
 
   // Plain true/false -> bool, numbers -> numbers, quoted -> strings: visible through validation.
