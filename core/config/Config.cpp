@@ -16,6 +16,7 @@
 
 #include "util/Json.h"
 #include "util/ScalarForms.h"
+#include "util/Utf8.h"
 
 namespace podwarden::config {
 
@@ -261,7 +262,13 @@ Poco::Dynamic::Var scalarToJson(const YAML::Node& node, const std::string& origi
   if (scalar::isDecimal(s)) return integer(s, 10);
   if (scalar::isOctal12(s)) return integer(s.substr(2), 8);
   if (scalar::isHex(s)) return integer(s.substr(2), 16);
-  if (scalar::isFloat(s)) return std::strtod(s.c_str(), nullptr);
+  if (scalar::isFloat(s)) {
+    // Beyond a double's range (1e400) the scalar stays the string written, as in manifests (go-yaml);
+    // strtod's inf would not be JSON.
+    std::optional<double> d = scalar::finiteFloat(s);
+    if (!d) return s;
+    return *d;
+  }
   if (scalar::isSpecialFloat(s)) {
     failAt(origin, node.Mark(), field, s + " cannot be represented in JSON (quote it to pass a string)");
   }
@@ -674,6 +681,12 @@ Config defaults() {
 
 Config applyFile(std::string_view yamlText, const std::string& origin, Config base) {
   FileContext ctx{origin};
+  // As go-yaml: the file must be UTF-8; yaml-cpp would pass bytes through into the plugins' JSON.
+  if (size_t bad = utf8::firstInvalid(yamlText); bad != std::string_view::npos) {
+    const utf8::Position at = utf8::positionOf(yamlText, bad);
+    throw ConfigError(origin + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+                      ": the config file is not UTF-8 text (invalid byte sequence)");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yamlText));

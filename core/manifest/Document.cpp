@@ -9,11 +9,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "util/Json.h"
 #include "util/ScalarForms.h"
+#include "util/Utf8.h"
 
 namespace podwarden::manifest {
 
@@ -91,10 +93,9 @@ Position positionOf(const YAML::Node& node) {
 // A number beyond the range of a double stays the string it was written as, as in go-yaml (whose float
 // parse fails with a range error there), so "must be a number" errors quote what the user wrote.
 Poco::Dynamic::Var floatOrText(const std::string& text) {
-  errno = 0;
-  double d = std::strtod(text.c_str(), nullptr);
-  if (errno == ERANGE && std::isinf(d)) return text;
-  return d;
+  std::optional<double> d = podwarden::scalar::finiteFloat(text);
+  if (!d) return text;
+  return *d;
 }
 
 // The YAML 1.1 booleans that YAML 1.2 reads as strings (go-yaml, hence kubectl, reads them as booleans).
@@ -263,28 +264,6 @@ class Converter {
   bool failed_ = false;
 };
 
-// Offset of the first byte that is not part of well-formed UTF-8, or npos.
-size_t invalidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
-    }
-    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    // Overlong forms, UTF-16 surrogates and values beyond U+10FFFF are not UTF-8.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
 // yaml-cpp 0.7 never finishes on a document whose first token is a stray ',' (",x", "- a\n,b"): the parser
 // stops consuming input and returns one empty document after another. This pass sees the events only and
 // stops where a document starts at the same place as the one before it.
@@ -349,13 +328,12 @@ bool loadDocument(std::string_view bytes, const std::string& origin, Document& o
     errors.push_back(wholeFile(origin, "file holds NUL bytes: not a YAML or JSON text"));
     return false;
   }
-  size_t bad = invalidUtf8(bytes);
+  size_t bad = podwarden::utf8::firstInvalid(bytes);
   if (bad != std::string_view::npos) {
     Problem p = wholeFile(origin, "file is not UTF-8 text (invalid byte sequence)");
-    std::string_view before = bytes.substr(0, bad);
-    size_t lastNewline = before.rfind('\n');
-    p.line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
-    p.column = 1 + static_cast<int>(lastNewline == std::string_view::npos ? bad : bad - lastNewline - 1);
+    const podwarden::utf8::Position at = podwarden::utf8::positionOf(bytes, bad);
+    p.line = at.line;
+    p.column = at.column;
     errors.push_back(p);
     return false;
   }

@@ -222,10 +222,6 @@ void RuntimeInstance::unwatchEvents() {
 
 // ---- Sink -------------------------------------------------------------------------------------------
 
-namespace {
-
-// {"items":[{"uid":"...","state":{...}|null}...]} -> items with canonical state JSON. Throws
-// std::invalid_argument naming what is wrong.
 std::vector<SinkStateItem> parseSinkState(const std::string& text) {
   json::ObjectPtr root;
   try {
@@ -259,8 +255,6 @@ std::vector<SinkStateItem> parseSinkState(const std::string& text) {
   }
   return out;
 }
-
-}  // namespace
 
 struct SinkInstance::Emitter : HostEmitter {};
 

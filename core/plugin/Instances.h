@@ -128,6 +128,9 @@ struct SinkStateItem {
   std::string uid;
   std::string stateJson;
 };
+// Reads one emit_sink_state batch, {"items":[{"uid":"...","state":{...}|null}...]}, into items with
+// canonical state JSON. Throws std::invalid_argument naming what is wrong; then nothing may be applied.
+std::vector<SinkStateItem> parseSinkState(const std::string& text);
 
 class SinkInstance : public InstanceBase {
  public:

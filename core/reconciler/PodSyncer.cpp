@@ -5,7 +5,9 @@
 #include "util/Log.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <future>
+#include <limits>
 
 namespace podwarden {
 
@@ -64,6 +66,12 @@ int64_t getInt64(const json::ObjectPtr& o, const std::string& key) {
   return parseInt64(o->get(key));
 }
 
+// metadata.attempt of a listed sandbox or container. CRI attempts are uint32; a runtime that reports
+// something else gets it clamped into that range, so that the attempt arithmetic below cannot overflow.
+int64_t getAttempt(const json::ObjectPtr& metadata) {
+  return std::clamp<int64_t>(getInt64(metadata, "attempt"), 0, std::numeric_limits<uint32_t>::max());
+}
+
 json::ObjectPtr labelSelector(const std::string& uid, const std::string& node) {
   json::ObjectPtr sel = obj();
   if (!uid.empty()) sel->set(cri::kPodUidLabel, uid);
@@ -100,7 +108,7 @@ std::vector<SandboxInfo> listSandboxes(RuntimeClient& rt, const std::string& uid
     if (it.isNull()) continue;
     SandboxInfo s;
     s.id = json::getString(it, "id");
-    s.attempt = getInt64(json::getObject(it, "metadata"), "attempt");
+    s.attempt = getAttempt(json::getObject(it, "metadata"));
     s.ready = json::getString(it, "state") == "SANDBOX_READY";
     out.push_back(s);
   }
@@ -121,7 +129,7 @@ std::vector<ContainerInfo> listContainers(RuntimeClient& rt, const std::string& 
     json::ObjectPtr labels = json::getObject(it, "labels");
     json::ObjectPtr annotations = json::getObject(it, "annotations");
     c.name = json::getString(labels, cri::kContainerNameLabel, json::getString(meta, "name"));
-    c.attempt = getInt64(meta, "attempt");
+    c.attempt = getAttempt(meta);
     c.state = json::getString(it, "state");
     c.hash = json::getString(annotations, cri::kContainerHashAnnotation);
     std::string grace = json::getString(annotations, cri::kPodTerminationGracePeriodAnnotation);

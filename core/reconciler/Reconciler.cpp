@@ -15,7 +15,6 @@ using Clock = std::chrono::steady_clock;
 Reconciler::Reconciler(ReconcilerOptions options, RuntimeClient& runtime, StatusHub& hub,
                        std::vector<std::string> sourceKinds)
     : opts_(std::move(options)),
-      runtime_(runtime),
       hub_(hub),
       sourceKinds_(std::move(sourceKinds)),
       backoff_(opts_.backoffInitial, opts_.backoffMax),

@@ -85,7 +85,6 @@ class Reconciler {
   void publishErrors();
 
   ReconcilerOptions opts_;
-  RuntimeClient& runtime_;
   StatusHub& hub_;
   std::vector<std::string> sourceKinds_;
   Backoff backoff_;

@@ -35,6 +35,11 @@ class RuntimeClient {
   }
 };
 
+// How the host reads a runtime plugin's answer to `which`: the response object. Throws RuntimeError with the
+// plugin's status and its message (bytes that are not UTF-8 replaced by U+FFFD) when the call failed, and
+// INTERNAL when the plugin wrote something that is not a JSON object. An empty answer reads as {}.
+json::ObjectPtr parseRuntimeResult(plugin::RuntimeCall which, const plugin::CallResult& result);
+
 class PluginRuntimeClient : public RuntimeClient {
  public:
   explicit PluginRuntimeClient(plugin::RuntimeInstance& runtime) : runtime_(runtime) {}

@@ -1,5 +1,9 @@
 #include "util/ScalarForms.h"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
 namespace podwarden::scalar {
 
 namespace {
@@ -80,6 +84,13 @@ bool isSpecialFloat(std::string_view s) {
   if (s == ".nan" || s == ".NaN" || s == ".NAN") return true;
   std::string_view body = withoutSign(s);
   return body == ".inf" || body == ".Inf" || body == ".INF";
+}
+
+std::optional<double> finiteFloat(const std::string& s) {
+  errno = 0;
+  const double d = std::strtod(s.c_str(), nullptr);
+  if (errno == ERANGE && std::isinf(d)) return std::nullopt;
+  return d;
 }
 
 }  // namespace podwarden::scalar

@@ -5,6 +5,8 @@
 // and allocate nothing.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace podwarden::scalar {
@@ -21,5 +23,9 @@ bool isHex(std::string_view s);
 bool isFloat(std::string_view s);
 // [-+]?\.(inf|Inf|INF) or \.(nan|NaN|NAN)
 bool isSpecialFloat(std::string_view s);
+
+// The value of a scalar isFloat() accepts; nullopt when it is beyond a double's range (1e400), which go-yaml
+// then keeps as the string written. Underflow reads as 0 or a denormal, as in Go.
+std::optional<double> finiteFloat(const std::string& s);
 
 }  // namespace podwarden::scalar

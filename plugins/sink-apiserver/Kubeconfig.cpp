@@ -112,6 +112,8 @@ struct Reader {
     YAML::Node list = root[key];
     if (!list || !list.IsSequence()) fail(key, "missing or not a list");
     for (size_t i = 0; i < list.size(); ++i) {
+      // client-go refuses the whole file when an entry is not a map; yaml-cpp would throw from operator[].
+      if (!list[i].IsMap()) fail(std::string(key) + "[" + std::to_string(i) + "]", "not a map");
       if (list[i]["name"] && list[i]["name"].IsScalar() && list[i]["name"].as<std::string>() == name) {
         where = std::string(key) + "[" + std::to_string(i) + "]." + field;
         YAML::Node inner = list[i][field];

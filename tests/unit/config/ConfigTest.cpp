@@ -210,6 +210,19 @@ runtime:
     CPPUNIT_ASSERT_EQUAL(std::string("{\"f\":1.7777777777777777,\"s\":\""),
                          c.runtime.configJson.substr(0, 29));
     CPPUNIT_ASSERT_EQUAL(size_t(29 + (1 << 20) + 2), c.runtime.configJson.size());
+    // Found by fuzz/fuzz_config: a float beyond a double's range became inf, which is not JSON.
+    c = config::applyFile(withConfig("    e: 1e" + digits + "\n    m: -1e400\n    z: 1e-400\n"), "long.yaml",
+                          config::defaults());
+    CPPUNIT_ASSERT_EQUAL(std::string("{\"e\":\"1e777"), c.runtime.configJson.substr(0, 11));
+    CPPUNIT_ASSERT_EQUAL(std::string("\",\"m\":\"-1e400\",\"z\":0}"),
+                         c.runtime.configJson.substr(c.runtime.configJson.size() - 21));
+    (void)json::parseObject(c.runtime.configJson);
+    // Found by fuzz/fuzz_config: bytes that are not UTF-8 went through into the plugin's config JSON.
+    ASSERT_CONTAINS(errorOf([&] {
+                      config::applyFile(withConfig("    s: caf\xC3\xA9\n    t: x\xFF\n"), "bytes.yaml",
+                                        config::defaults());
+                    }),
+                    "bytes.yaml:7:9: the config file is not UTF-8 text (invalid byte sequence)");
   }
 
   void testKubeletConfigMapping() {

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -71,6 +72,27 @@ std::string stateKind(const json::ObjectPtr& cs) {
   return "none";
 }
 
+// The runtime `inner` with every listed container's metadata.attempt replaced by `attempt`: a runtime
+// plugin answering outside CRI's uint32.
+class AttemptOverride : public RuntimeClient {
+ public:
+  AttemptOverride(RuntimeClient& inner, int64_t attempt) : inner_(inner), attempt_(attempt) {}
+  json::ObjectPtr call(RuntimeCall which, const json::ObjectPtr& request,
+                       std::chrono::milliseconds timeout) override {
+    json::ObjectPtr resp = inner_.call(which, request, timeout);
+    json::ArrayPtr items = json::getArray(resp, "containers");
+    for (size_t i = 0; which == RuntimeCall::kListContainers && items && i < items->size(); ++i) {
+      json::ensureObject(items->getObject(static_cast<unsigned>(i)), "metadata")->set("attempt", attempt_);
+    }
+    return resp;
+  }
+  using RuntimeClient::call;
+
+ private:
+  RuntimeClient& inner_;
+  int64_t attempt_;
+};
+
 std::string conditionOf(const json::ObjectPtr& status, const std::string& type) {
   json::ArrayPtr arr = json::getArray(status, "conditions");
   for (size_t i = 0; arr && i < arr->size(); ++i) {
@@ -107,6 +129,7 @@ class PodSyncerTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testRuntimeErrorBecomesSyncError);
   CPPUNIT_TEST(testTerminateRemovesOnlyThatPod);
   CPPUNIT_TEST(testListPodUids);
+  CPPUNIT_TEST(testAttemptsOutsideCriRangeAreClamped);
   CPPUNIT_TEST_SUITE_END();
 
  public:
@@ -790,6 +813,25 @@ class PodSyncerTest : public CppUnit::TestFixture {
     o.nowUnixNs = [clock] { return clock->wallNs(); };
     o.monotonicNs = [clock] { return clock->monotonicNs(); };
     return o;
+  }
+
+  // Found with fuzz/fuzz_plugin_json: an attempt of INT64_MAX from the runtime made `attempt + 1` overflow
+  // (undefined behaviour). Attempts are read clamped into CRI's uint32 range.
+  void testAttemptsOutsideCriRangeAreClamped() {
+    manifest::StaticPod pod = parse(podYaml("Always"));
+    PodRuntimeState st;
+    syncer_->sync(pod, st);
+    for (int64_t reported : {std::numeric_limits<int64_t>::max(), int64_t{-5}}) {
+      AttemptOverride runtime(*runtime_, reported);
+      PodSyncer syncer(runtime, *backoff_, opts("node1"));
+      SyncResult r = syncer.sync(pod, st);
+      const std::string ctx = dump(r.status);
+      json::ObjectPtr cs = statusOf(r.status, "app");
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(ctx, std::string("running"), stateKind(cs));
+      CPPUNIT_ASSERT_EQUAL_MESSAGE(ctx, reported < 0 ? int64_t{0} : int64_t{4294967295},
+                                   json::getInt(cs, "restartCount", -1));
+    }
+    CPPUNIT_ASSERT_EQUAL(1, runtime_->calls(RuntimeCall::kCreateContainer));
   }
 
   std::unique_ptr<PodSyncer> makeSyncer(const std::string& node, Backoff& backoff) {

@@ -147,6 +147,12 @@ class KubeconfigTest : public CppUnit::TestFixture {
                 "users[0].user.exec: is not supported");
     expectError("not-yaml.conf", "clusters: [\n", "", "not valid YAML");
     expectError("no-current.conf", "apiVersion: v1\nkind: Config\nclusters: []\n", "", "current-context");
+    // Found by fuzz/fuzz_kubeconfig: a list entry that is not a map made yaml-cpp throw from operator[], and
+    // the message named neither the file nor the field.
+    expectError(
+        "scalar-entry.conf",
+        "current-context: node\nclusters:\n- name: x\n  cluster: {server: https://x}\ncontexts:\n- node\n",
+        "", "contexts[0]: not a map");
   }
 
   void describeNeverShowsSecrets() {

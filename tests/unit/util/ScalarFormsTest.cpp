@@ -12,6 +12,7 @@ class ScalarFormsTest : public CppUnit::TestFixture {
   CPPUNIT_TEST(testIntegers);
   CPPUNIT_TEST(testFloats);
   CPPUNIT_TEST(testSpecialFloats);
+  CPPUNIT_TEST(testFiniteFloat);
   CPPUNIT_TEST(testLongRuns);
   CPPUNIT_TEST_SUITE_END();
 
@@ -39,6 +40,14 @@ class ScalarFormsTest : public CppUnit::TestFixture {
          {"", ".", "-", "+.", "e3", "1e", "1e+", "1.2.3", "1..2", ".e1", "1e3.0", "1.5x", "--1"}) {
       CPPUNIT_ASSERT_MESSAGE(s, !scalar::isFloat(s));
     }
+  }
+
+  void testFiniteFloat() {
+    CPPUNIT_ASSERT_EQUAL(1.5, *scalar::finiteFloat("1.5"));
+    CPPUNIT_ASSERT_EQUAL(0.0, *scalar::finiteFloat("1e-400"));  // underflow: 0, as Go's ParseFloat
+    CPPUNIT_ASSERT(!scalar::finiteFloat("1e400"));
+    CPPUNIT_ASSERT(!scalar::finiteFloat("-1e400"));
+    CPPUNIT_ASSERT(!scalar::finiteFloat("1e" + std::string(100000, '7')));
   }
 
   void testSpecialFloats() {
