@@ -1,7 +1,5 @@
 #include "DockerRuntime.h"
 
-#include <Poco/Exception.h>
-#include <Poco/JSON/Parser.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +8,7 @@
 #include <cstring>
 
 #include "DockerNames.h"
+#include "DockerReplies.h"
 
 namespace podwarden::docker {
 namespace {
@@ -39,94 +38,6 @@ std::string requireString(const ObjectPtr& o, const std::string& key, const std:
   return v;
 }
 
-ObjectPtr asObject(const Poco::Dynamic::Var& v) {
-  return v.type() == typeid(ObjectPtr) ? v.extract<ObjectPtr>() : ObjectPtr();
-}
-
-ArrayPtr asArray(const Poco::Dynamic::Var& v) {
-  return v.type() == typeid(ArrayPtr) ? v.extract<ArrayPtr>() : ArrayPtr();
-}
-
-// Docker status words -> CRI states.
-std::string containerState(const std::string& dockerState) {
-  if (dockerState == "running" || dockerState == "paused" || dockerState == "restarting")
-    return "CONTAINER_RUNNING";
-  if (dockerState == "created") return "CONTAINER_CREATED";
-  if (dockerState == "exited" || dockerState == "dead") return "CONTAINER_EXITED";
-  return "CONTAINER_UNKNOWN";
-}
-
-std::string sandboxState(const std::string& dockerState) {
-  return dockerState == "running" ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
-}
-
-// The parts of a Docker container both list summaries and inspect results carry.
-struct ContainerView {
-  std::string id;
-  std::string name;
-  StringMap dockerLabels;
-  std::string state;  // Docker's status word: created, running, exited, ...
-  int64_t createdNs = 0;
-  std::string image;
-  std::string imageId;
-};
-
-ContainerView fromSummary(const ObjectPtr& s) {
-  ContainerView v;
-  v.id = getString(s, "Id");
-  std::vector<std::string> names = getStrings(s, "Names");
-  if (!names.empty()) v.name = names.front();
-  v.dockerLabels = getStringMap(s, "Labels");
-  v.state = getString(s, "State");
-  v.createdNs = getInt(s, "Created") * 1000000000;
-  v.image = getString(s, "Image");
-  v.imageId = getString(s, "ImageID");
-  return v;
-}
-
-ContainerView fromInspect(const ObjectPtr& c) {
-  ContainerView v;
-  v.id = getString(c, "Id");
-  v.name = getString(c, "Name");
-  ObjectPtr config = getObject(c, "Config");
-  v.dockerLabels = getStringMap(config, "Labels");
-  v.state = getString(getObject(c, "State"), "Status");
-  v.createdNs = parseRfc3339Ns(getString(c, "Created"));
-  v.image = getString(config, "Image");
-  v.imageId = getString(c, "Image");
-  return v;
-}
-
-ObjectPtr sandboxMetadata(const ContainerView& v) {
-  ParsedName p = parseName(v.name);
-  auto label = [&](const char* key) {
-    auto it = v.dockerLabels.find(key);
-    return it == v.dockerLabels.end() ? std::string() : it->second;
-  };
-  ObjectPtr m = newObject();
-  m->set("name", p.ok ? p.pod : label(kPodNameLabel));
-  m->set("uid", p.ok ? p.uid : label(kPodUidLabel));
-  m->set("namespace", p.ok ? p.ns : label(kPodNamespaceLabel));
-  m->set("attempt", p.ok ? p.attempt : 0);
-  return m;
-}
-
-ObjectPtr containerMetadata(const ContainerView& v) {
-  ParsedName p = parseName(v.name);
-  auto it = v.dockerLabels.find(kContainerNameLabel);
-  ObjectPtr m = newObject();
-  m->set("name", p.ok ? p.container : (it == v.dockerLabels.end() ? std::string() : it->second));
-  m->set("attempt", p.ok ? p.attempt : 0);
-  return m;
-}
-
-void setLabelsAndAnnotations(ObjectPtr target, const StringMap& dockerLabels) {
-  StringMap labels, annotations;
-  fromDockerLabels(dockerLabels, labels, annotations);
-  target->set("labels", toObject(labels));
-  target->set("annotations", toObject(annotations));
-}
-
 // Label filters of a CRI labelSelector ({"k":"v"} means k=v).
 void addSelector(std::vector<std::string>& filters, const ObjectPtr& filter) {
   for (const auto& [k, v] : getStringMap(filter, "labelSelector")) filters.push_back(k + "=" + v);
@@ -137,12 +48,6 @@ std::string mountPropagation(const std::string& cri, const std::string& what) {
   if (cri == "PROPAGATION_HOST_TO_CONTAINER") return "rslave";
   if (cri == "PROPAGATION_BIDIRECTIONAL") return "rshared";
   throw pw::Error(PW_INVALID_ARGUMENT, what + ": unknown mount propagation \"" + cri + "\"");
-}
-
-std::string criPropagation(const std::string& docker) {
-  if (docker == "rslave" || docker == "slave") return "PROPAGATION_HOST_TO_CONTAINER";
-  if (docker == "rshared" || docker == "shared") return "PROPAGATION_BIDIRECTIONAL";
-  return "PROPAGATION_PRIVATE";
 }
 
 // Int64Value is {"value": n} in CRI's JSON (value omitted when 0); a bare number is accepted too.
@@ -489,41 +394,8 @@ pw_status DockerRuntime::podSandboxStatus(const pw::Call& call, std::string_view
   ObjectPtr req = parseObject(request, "PodSandboxStatusRequest");
   const std::string id = requireString(req, "podSandboxId", "PodSandboxStatusRequest");
   ObjectPtr c = inspectAs(t, id, kTypeSandbox, "pod sandbox", "a pod sandbox");
-  ContainerView v = fromInspect(c);
-  ObjectPtr hostConfig = getObject(c, "HostConfig");
-  const bool hostNetwork = getString(hostConfig, "NetworkMode") == "host";
-  ObjectPtr status = newObject();
-  status->set("id", v.id);
-  status->set("metadata", sandboxMetadata(v));
-  status->set("state", sandboxState(v.state));
-  status->set("createdAt", std::to_string(v.createdNs));
-  std::string ip;
-  if (!hostNetwork) {
-    ObjectPtr settings = getObject(c, "NetworkSettings");
-    ip = getString(settings, "IPAddress");
-    ObjectPtr networks = getObject(settings, "Networks");
-    if (ip.empty() && !networks.isNull()) {
-      for (const auto& [name, net] : *networks) {
-        ip = getString(asObject(net), "IPAddress");
-        if (!ip.empty()) break;
-      }
-    }
-  }
-  ObjectPtr network = newObject();
-  network->set("ip", ip);
-  status->set("network", network);
-  ObjectPtr options = newObject();
-  options->set("network", hostNetwork ? "NODE" : "POD");
-  options->set("pid", getString(hostConfig, "PidMode") == "host" ? "NODE" : "POD");
-  options->set("ipc", getString(hostConfig, "IpcMode") == "host" ? "NODE" : "POD");
-  ObjectPtr namespaces = newObject();
-  namespaces->set("options", options);
-  ObjectPtr linux = newObject();
-  linux->set("namespaces", namespaces);
-  status->set("linux", linux);
-  setLabelsAndAnnotations(status, v.dockerLabels);
   ObjectPtr o = newObject();
-  o->set("status", status);
+  o->set("status", sandboxStatusFromInspect(c));
   writeJson(out, o);
   return PW_OK;
 }
@@ -535,20 +407,7 @@ pw_status DockerRuntime::listPodSandbox(const pw::Call& call, std::string_view r
   std::vector<std::string> labels{std::string(kTypeLabel) + "=" + kTypeSandbox};
   addSelector(labels, filter);
   const std::string wantState = getString(getObject(filter, "state"), "state");
-  ArrayPtr all = listDocker(t, labels, getString(filter, "id"), true);
-  ArrayPtr items = new Array();
-  for (size_t i = 0; i < all->size(); ++i) {
-    ContainerView v = fromSummary(all->getObject(static_cast<unsigned>(i)));
-    const std::string state = sandboxState(v.state);
-    if (!wantState.empty() && state != wantState) continue;
-    ObjectPtr item = newObject();
-    item->set("id", v.id);
-    item->set("metadata", sandboxMetadata(v));
-    item->set("state", state);
-    item->set("createdAt", std::to_string(v.createdNs));
-    setLabelsAndAnnotations(item, v.dockerLabels);
-    items->add(item);
-  }
+  ArrayPtr items = sandboxesFromList(listDocker(t, labels, getString(filter, "id"), true), wantState);
   ObjectPtr o = newObject();
   o->set("items", items);
   writeJson(out, o);
@@ -708,25 +567,7 @@ pw_status DockerRuntime::listContainers(const pw::Call& call, std::string_view r
   if (!sandboxId.empty()) labels.push_back(std::string(kSandboxIdLabel) + "=" + sandboxId);
   addSelector(labels, filter);
   const std::string wantState = getString(getObject(filter, "state"), "state");
-  ArrayPtr all = listDocker(t, labels, getString(filter, "id"), true);
-  ArrayPtr items = new Array();
-  for (size_t i = 0; i < all->size(); ++i) {
-    ContainerView v = fromSummary(all->getObject(static_cast<unsigned>(i)));
-    const std::string state = containerState(v.state);
-    if (!wantState.empty() && state != wantState) continue;
-    ObjectPtr item = newObject();
-    item->set("id", v.id);
-    item->set("podSandboxId", v.dockerLabels[kSandboxIdLabel]);
-    item->set("metadata", containerMetadata(v));
-    ObjectPtr image = newObject();
-    image->set("image", v.image);
-    item->set("image", image);
-    item->set("imageRef", v.imageId);
-    item->set("state", state);
-    item->set("createdAt", std::to_string(v.createdNs));
-    setLabelsAndAnnotations(item, v.dockerLabels);
-    items->add(item);
-  }
+  ArrayPtr items = containersFromList(listDocker(t, labels, getString(filter, "id"), true), wantState);
   ObjectPtr o = newObject();
   o->set("containers", items);
   writeJson(out, o);
@@ -738,57 +579,12 @@ pw_status DockerRuntime::containerStatus(const pw::Call& call, std::string_view 
   ObjectPtr req = parseObject(request, "ContainerStatusRequest");
   const std::string id = requireString(req, "containerId", "ContainerStatusRequest");
   ObjectPtr c = inspectAs(t, id, kTypeContainer, "container", "a CRI container");
-  ContainerView v = fromInspect(c);
-  ObjectPtr dstate = getObject(c, "State");
-  ObjectPtr status = newObject();
-  status->set("id", v.id);
-  status->set("metadata", containerMetadata(v));
-  const std::string state = containerState(v.state);
-  status->set("state", state);
-  status->set("createdAt", std::to_string(v.createdNs));
-  status->set("startedAt", std::to_string(parseRfc3339Ns(getString(dstate, "StartedAt"))));
-  status->set("finishedAt", std::to_string(parseRfc3339Ns(getString(dstate, "FinishedAt"))));
-  const int64_t exitCode = getInt(dstate, "ExitCode");
-  status->set("exitCode", static_cast<Poco::Int64>(exitCode));
-  ObjectPtr image = newObject();
-  image->set("image", v.image);
-  status->set("image", image);
-  // The kubelet shows imageID as docker-pullable://<repo digest> when the image came from a registry.
-  std::string imageRef = v.imageId;
-  HttpReply ir = client_->request("GET", "/images/" + urlEncode(v.imageId) + "/json", "", t);
-  if (ir.ok()) {
-    std::vector<std::string> digests =
-        getStrings(asObject(parseReply(ir.body, "inspect image")), "RepoDigests");
-    if (!digests.empty()) imageRef = "docker-pullable://" + digests.front();
-  }
-  status->set("imageRef", imageRef);
-  std::string reason;
-  if (state == "CONTAINER_EXITED") {
-    if (getBool(dstate, "OOMKilled")) {
-      reason = "OOMKilled";
-    } else {
-      reason = exitCode == 0 ? "Completed" : "Error";
-    }
-  }
-  status->set("reason", reason);
-  status->set("message", getString(dstate, "Error"));
-  setLabelsAndAnnotations(status, v.dockerLabels);
-  ArrayPtr mounts = new Array();
-  ArrayPtr dmounts = getArray(c, "Mounts");
-  for (size_t i = 0; dmounts && i < dmounts->size(); ++i) {
-    ObjectPtr m = dmounts->getObject(static_cast<unsigned>(i));
-    if (getString(m, "Type") != "bind") continue;
-    ObjectPtr cm = newObject();
-    cm->set("containerPath", getString(m, "Destination"));
-    cm->set("hostPath", getString(m, "Source"));
-    cm->set("readonly", !getBool(m, "RW", true));
-    cm->set("propagation", criPropagation(getString(m, "Propagation")));
-    mounts->add(cm);
-  }
-  status->set("mounts", mounts);
-  status->set("logPath", v.dockerLabels[kLogPathLabel]);
+  const std::string imageId = getString(c, "Image");
+  HttpReply ir = client_->request("GET", "/images/" + urlEncode(imageId) + "/json", "", t);
+  const std::string imageRef =
+      imageRefOf(imageId, ir.ok() ? asObject(parseReply(ir.body, "inspect image")) : ObjectPtr());
   ObjectPtr o = newObject();
-  o->set("status", status);
+  o->set("status", containerStatusFromInspect(c, imageRef));
   writeJson(out, o);
   return PW_OK;
 }
@@ -803,12 +599,7 @@ pw_status DockerRuntime::imageStatus(const pw::Call& call, std::string_view requ
     return PW_OK;
   }
   if (!r.ok()) DockerClient::fail(r, "inspect image " + ref);
-  ObjectPtr img = asObject(parseReply(r.body, "inspect image " + ref));
-  ObjectPtr image = newObject();
-  image->set("id", getString(img, "Id"));
-  image->set("repoTags", toArray(getStrings(img, "RepoTags")));
-  image->set("repoDigests", toArray(getStrings(img, "RepoDigests")));
-  image->set("size", std::to_string(getInt(img, "Size")));
+  ObjectPtr image = imageFromInspect(asObject(parseReply(r.body, "inspect image " + ref)));
   ObjectPtr o = newObject();
   o->set("image", image);
   writeJson(out, o);
@@ -829,23 +620,8 @@ pw_status DockerRuntime::pullImage(const pw::Call& call, std::string_view reques
                     if (status < 200 || status >= 300) DockerClient::fail(HttpReply{status, text}, what);
                     // The reply is 200 as soon as the pull starts; failures arrive as {"error": ...}
                     // progress messages.
-                    size_t start = 0;
-                    while (start < text.size()) {
-                      size_t end = text.find('\n', start);
-                      if (end == std::string::npos) end = text.size();
-                      const std::string line = text.substr(start, end - start);
-                      start = end + 1;
-                      if (line.find("\"error") == std::string::npos) continue;
-                      try {
-                        Poco::JSON::Parser parser;
-                        ObjectPtr m = asObject(parser.parse(line));
-                        std::string error = getString(m, "error");
-                        if (error.empty()) error = getString(getObject(m, "errorDetail"), "message");
-                        if (!error.empty()) throw pw::Error(PW_UNKNOWN, what + ": " + error);
-                      } catch (const Poco::Exception&) {
-                        // Not a JSON message: ignore it like Docker's own client does.
-                      }
-                    }
+                    const std::string error = pullError(text);
+                    if (!error.empty()) throw pw::Error(PW_UNKNOWN, what + ": " + error);
                   });
   HttpReply r = client_->request("GET", "/images/" + ref + "/json", "", t);
   if (!r.ok()) DockerClient::fail(r, what + ": image not present after the pull");
@@ -889,24 +665,7 @@ pw_status DockerRuntime::execSync(const pw::Call& call, std::string_view request
             std::string text((std::istreambuf_iterator<char>(body)), std::istreambuf_iterator<char>());
             DockerClient::fail(HttpReply{status, text}, "exec in container " + id);
           }
-          // Without a TTY Docker multiplexes both streams: 8-byte frame headers {stream, 0, 0, 0, size (big
-          // endian u32)} each followed by `size` bytes.
-          char header[8];
-          std::string chunk;
-          while (body.read(header, sizeof(header))) {
-            const uint32_t size = (static_cast<uint32_t>(static_cast<uint8_t>(header[4])) << 24) |
-                                  (static_cast<uint32_t>(static_cast<uint8_t>(header[5])) << 16) |
-                                  (static_cast<uint32_t>(static_cast<uint8_t>(header[6])) << 8) |
-                                  static_cast<uint32_t>(static_cast<uint8_t>(header[7]));
-            chunk.resize(size);
-            if (size > 0 && !body.read(&chunk[0], size)) break;
-            std::string& target = header[0] == 2 ? stderrBytes : stdoutBytes;
-            if (target.size() + chunk.size() > kMaxExecOutput) {
-              throw pw::Error(PW_RESOURCE_EXHAUSTED, "exec in container " + id + ": output exceeds " +
-                                                         std::to_string(kMaxExecOutput) + " bytes");
-            }
-            target += chunk;
-          }
+          demuxExecOutput(body, stdoutBytes, stderrBytes, kMaxExecOutput, "exec in container " + id);
         });
   } catch (const pw::Error& e) {
     if (e.code() == PW_DEADLINE_EXCEEDED) {

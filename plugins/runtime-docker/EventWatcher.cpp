@@ -1,12 +1,12 @@
 #include "EventWatcher.h"
 
 #include <Poco/Exception.h>
-#include <Poco/JSON/Parser.h>
 
 #include <algorithm>
 #include <chrono>
 
 #include "DockerNames.h"
+#include "DockerReplies.h"
 #include "JsonUtil.h"
 
 namespace podwarden::docker {
@@ -15,15 +15,6 @@ namespace {
 constexpr long kConnectTimeoutMs = 10000;
 constexpr long kInitialBackoffMs = 250;
 constexpr long kMaxBackoffMs = 5000;
-
-// Docker action -> CRI ContainerEventType; nullptr for actions the host does not care about.
-const char* criEventType(const std::string& action) {
-  if (action == "create") return "CONTAINER_CREATED_EVENT";
-  if (action == "start") return "CONTAINER_STARTED_EVENT";
-  if (action == "die") return "CONTAINER_STOPPED_EVENT";
-  if (action == "destroy") return "CONTAINER_DELETED_EVENT";
-  return nullptr;
-}
 
 }  // namespace
 
@@ -125,28 +116,14 @@ bool EventWatcher::streamOnce() {
 }
 
 void EventWatcher::handleLine(const std::string& line) {
-  ObjectPtr event;
+  std::string event;
   try {
-    Poco::JSON::Parser parser;
-    Poco::Dynamic::Var v = parser.parse(line);
-    if (v.type() == typeid(ObjectPtr)) event = v.extract<ObjectPtr>();
+    event = criEventFromLine(line, lastEventNs_);
   } catch (const Poco::Exception& e) {
     host_.warning("docker events: skipping an unparseable event: " + e.displayText());
     return;
   }
-  if (event.isNull()) return;
-  const int64_t timeNs = getInt(event, "timeNano", getInt(event, "time") * 1000000000);
-  if (timeNs > lastEventNs_) lastEventNs_ = timeNs;
-  std::string action = getString(event, "Action", getString(event, "status"));
-  const char* type = criEventType(action);
-  if (type == nullptr) return;
-  std::string id = getString(event, "id");
-  if (id.empty()) id = getString(getObject(event, "Actor"), "ID");
-  Poco::JSON::Object::Ptr out = new Poco::JSON::Object();
-  out->set("containerId", id);
-  out->set("containerEventType", type);
-  out->set("createdAt", std::to_string(timeNs));
-  host_.emitEvent(emitter_, stringify(out));
+  if (!event.empty()) host_.emitEvent(emitter_, event);
 }
 
 }  // namespace podwarden::docker

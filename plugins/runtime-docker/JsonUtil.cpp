@@ -118,6 +118,13 @@ ArrayPtr toArray(const std::vector<std::string>& v) {
   return a;
 }
 
+int64_t unixNs(int64_t seconds, int64_t nanos) {
+  int64_t ns = 0;
+  if (__builtin_mul_overflow(seconds, int64_t{1000000000}, &ns) || __builtin_add_overflow(ns, nanos, &ns))
+    return 0;
+  return ns;
+}
+
 int64_t parseRfc3339Ns(const std::string& text) {
   int year = 0, mon = 0, day = 0, hour = 0, min = 0, sec = 0, used = 0;
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &mon, &day, &hour, &min, &sec, &used) !=
@@ -152,7 +159,7 @@ int64_t parseRfc3339Ns(const std::string& text) {
   tm.tm_min = min;
   tm.tm_sec = sec;
   const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
-  return secs * 1000000000 + frac;
+  return unixNs(secs, frac);
 }
 
 std::string dockerTimestamp(int64_t unix_ns) {

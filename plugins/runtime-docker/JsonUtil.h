@@ -39,8 +39,11 @@ StringMap getStringMap(const ObjectPtr& o, const std::string& key);
 ObjectPtr toObject(const StringMap& m);
 ArrayPtr toArray(const std::vector<std::string>& v);
 
+// Unix seconds plus `nanos` as unix nanoseconds; 0 (unknown) when that does not fit in 64 bits (before
+// 1677 or after 2262), which no Docker daemon reports but a broken reply may.
+int64_t unixNs(int64_t seconds, int64_t nanos = 0);
 // Docker's RFC 3339 times ("2026-11-26T20:54:43.537476248Z", any offset) to unix nanoseconds. Docker's
-// zero time ("0001-01-01T00:00:00Z") and unparseable text give 0.
+// zero time ("0001-01-01T00:00:00Z"), unparseable text and times unixNs() cannot represent give 0.
 int64_t parseRfc3339Ns(const std::string& text);
 // Unix nanoseconds as Docker's `since` parameter ("seconds.nanoseconds").
 std::string dockerTimestamp(int64_t unix_ns);
