@@ -12,11 +12,12 @@ PW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 #   clang, libc++-dev, libc++abi-dev: the ABI fixture plugin built with clang and libc++
 #   dpkg-dev: dpkg-shlibdeps, which cpack uses for the Depends of the .deb packages
 #   openssl: tests/scripts/pki.sh (certificates for the TLS and fake API server tests)
+#   libclang-rt-dev: clang's sanitizer and libFuzzer runtimes, for fuzz/run.sh (.ci/run runs it)
 # kubectl is not listed: pw_install_missing adds Debian's kubernetes-client only when no kubectl is on PATH.
 PW_PACKAGES=(cmake ninja-build g++ pkg-config libpoco-dev libyaml-cpp-dev libcppunit-dev libssl-dev
   docker.io runc busybox-static iptables iproute2 curl file abigail-tools clang libc++-dev libc++abi-dev
   dpkg-dev containerd containernetworking-plugins libgrpc++-dev protobuf-compiler protobuf-compiler-grpc
-  libprotobuf-dev openssl)
+  libprotobuf-dev openssl libclang-rt-dev)
 
 pw_log() { printf '%s %s\n' "[$(date -u +%H:%M:%S)]" "$*" >&2; }
 pw_die() { pw_log "error: $*"; exit 1; }
