@@ -1,19 +1,13 @@
 // PodSyncer.h - brings one static pod's runtime state to its desired state, and reports its status.
 //
-// Level-triggered and idempotent, like the kubelet's SyncPod: every call looks at what the runtime has
-// (sandboxes and containers labelled with the pod's UID and this node) and does the next steps:
-// a ready sandbox (a new attempt when none is ready), init containers in order, then every app container
-// running (created if missing, restarted under restartPolicy with CrashLoopBackOff, adopted when already
-// running with the same spec hash). It never waits for a container to finish; the caller calls it again
-// on runtime events, relists and requeue times. One pod is synced by one thread at a time.
+// Level-triggered and idempotent, like the kubelet's SyncPod: every call observes what the runtime has
+// (sandboxes and containers labelled with the pod's UID and this node, RuntimeView), decides the next steps
+// (computePodActions, PodActions.h: a ready sandbox, init containers in order, app containers restarted
+// under restartPolicy with CrashLoopBackOff, adopted when already running with the same spec hash),
+// carries them out, observes again and reports the status (buildPodStatus, PodStatus.h). It never waits for
+// a container to finish; the caller calls it again on runtime events, relists and requeue times. One pod is
+// synced by one thread at a time.
 #pragma once
-
-#include "cri/PodTranslator.h"
-#include "prober/ProbeManager.h"
-#include "manifest/Manifest.h"
-#include "reconciler/Backoff.h"
-#include "reconciler/RuntimeClient.h"
-#include "util/Json.h"
 
 #include <chrono>
 #include <functional>
@@ -22,6 +16,14 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "cri/PodTranslator.h"
+#include "manifest/Manifest.h"
+#include "prober/ProbeManager.h"
+#include "reconciler/Backoff.h"
+#include "reconciler/PodActions.h"
+#include "reconciler/RuntimeClient.h"
+#include "util/Json.h"
 
 namespace podwarden {
 
@@ -76,6 +78,17 @@ class PodSyncer {
   std::map<std::string, int64_t> listPodUids();
 
  private:
+  struct Run;  // one sync: the pod, its state and the decided actions (PodSyncer.cpp)
+  PodObservation observe(const PodIntent& pod, PodRuntimeState& state);
+  void execute(Run& run);
+  void prepareSandbox(Run& run);
+  void runStep(Run& run, const ContainerStep& step);
+  // Pulls (as the pull policy says), creates and starts a container, then runs its postStart hook. A failure
+  // becomes the container's waiting reason and a requeue; returns false then.
+  bool startContainer(Run& run, const ContainerStep& step);
+  bool pullImage(Run& run, const ContainerStep& step);
+  SyncResult report(const PodIntent& pod, PodRuntimeState& state, const PodActions& actions,
+                    std::string podError);
   // Runs the container's preStop hook (if any) within `graceSeconds`, then stops it with what is left of
   // the grace period (at least 2 s after a hook). Throws RuntimeError if the stop fails.
   void stopGracefully(const std::string& containerId, const std::string& name, const json::ObjectPtr& preStop,
@@ -83,8 +96,6 @@ class PodSyncer {
                       const std::string& who);
   // The IP hooks and probes reach the pod at: the host's for hostNetwork, else the sandbox's.
   std::string podIPOf(const std::string& sandboxId, bool hostNetwork);
-  // ImageStatus: whether `image` is present in the runtime. Throws RuntimeError.
-  bool imagePresent(const std::string& image);
   RuntimeClient& runtime_;
   Backoff& backoff_;
   SyncOptions opts_;
