@@ -22,12 +22,23 @@ Reconciler::Reconciler(ReconcilerOptions options, RuntimeClient& runtime, Status
                                                      [this](std::string uid) { probeChanged(uid); })),
       syncer_(runtime, backoff_, opts_.sync, probes_.get()),
       origins_(sourceKinds_.size()),
-      sourceSeen_(sourceKinds_.size(), false) {}
+      sourceSeen_(sourceKinds_.size(), false),
+      ownPool_(opts_.executor ? nullptr
+                              : std::make_unique<WorkerPool>(ReconcilerOptions::kDefaultWorkers,
+                                                             std::chrono::seconds(30))),
+      executor_(opts_.executor ? opts_.executor : ownPool_.get()) {}
 
-Reconciler::~Reconciler() {
-  for (auto& kv : workers_) {
-    if (kv.second.joinable()) kv.second.join();
-  }
+// ownPool_ joins its threads before the members its tasks touch (declared before it) go.
+Reconciler::~Reconciler() = default;
+
+Clock::time_point Reconciler::now() const {
+  return opts_.now ? opts_.now() : Clock::now();
+}
+
+std::map<std::string, std::string> Reconciler::trackedPods() const {
+  std::map<std::string, std::string> out;
+  for (const auto& kv : pods_) out[kv.first] = kv.second.pod.ns + "/" + kv.second.pod.name;
+  return out;
 }
 
 void Reconciler::updateSource(size_t sourceIndex, std::vector<plugin::ManifestDoc> docs) {
@@ -70,75 +81,97 @@ void Reconciler::stop() {
   cv_.notify_all();
 }
 
-void Reconciler::run() {
+void Reconciler::begin() {
   // The first relist comes soon: it finds pods whose manifests went away while podwarden was down.
-  nextRelist_ = Clock::now() + std::min<std::chrono::milliseconds>(opts_.relistPeriod, std::chrono::seconds(2));
+  nextRelist_ = now() + std::min<std::chrono::milliseconds>(opts_.relistPeriod, std::chrono::seconds(2));
   probes_->start();
+}
+
+void Reconciler::run() {
+  begin();
   for (;;) {
-    std::map<size_t, std::vector<plugin::ManifestDoc>> snapshots;
-    std::set<std::string> events;
-    std::set<std::string> probeChanges;
-    std::vector<Completion> completions;
-    bool stopping = false;
     {
-      Clock::time_point wake = nextRelist_;
-      for (const auto& kv : pods_) {
-        if (kv.second.requeueAt && *kv.second.requeueAt < wake) wake = *kv.second.requeueAt;
-      }
+      // The wake time is on the reconciler's clock; waiting uses the steady clock for the same span.
+      const Clock::time_point wake = Clock::now() + (nextWake() - now());
       std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait_until(lock, wake, [&] {
-        return stopping_ || !pendingSnapshots_.empty() || !pendingEvents_.empty() || !completions_.empty() ||
-               !pendingProbeChanges_.empty();
-      });
-      snapshots.swap(pendingSnapshots_);
-      events.swap(pendingEvents_);
-      probeChanges.swap(pendingProbeChanges_);
-      completions.swap(completions_);
-      stopping = stopping_;
-    }
-    for (auto& c : completions) finish(std::move(c));
-    if (stopping) {
-      // Let running workers finish (a sync is short; a termination honours its grace period), start
-      // nothing new. Pods stay as they are: a restarted podwarden adopts them.
-      if (workers_.empty()) {
-        probes_->stop();
-        return;
-      }
-      std::unique_lock<std::mutex> lock(mutex_);
-      cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return !completions_.empty(); });
-      continue;
-    }
-    if (!snapshots.empty()) {
-      for (auto& kv : snapshots) applySnapshot(kv.first, std::move(kv.second));
-      recomputeDesired();
-    }
-    for (const auto& uid : probeChanges) dispatch(uid);
-    for (const auto& id : events) {
-      auto it = containerOwner_.find(id);
-      if (it != containerOwner_.end()) {
-        dispatch(it->second);
+      if (stopping_) {
+        // Only finishing tasks matter now (runOnce starts nothing new).
+        cv_.wait_for(lock, std::chrono::milliseconds(200),
+                     [&] { return !completions_.empty() || inFlight_ == 0; });
       } else {
-        // A container we have not seen yet: most likely one a running sync just created (a container that
-        // dies within milliseconds of its start). Those pods sync again when their worker finishes; any
-        // other container is left to the relist (syncing every pod on each such event would be a storm).
-        for (auto& kv : pods_) {
-          if (kv.second.inFlight && kv.second.desired) kv.second.dirty = true;
-        }
-        Log::debug(kComponent, "event for container " + id.substr(0, 12) + " not known yet");
+        cv_.wait_until(lock, wake, [&] {
+          return stopping_ || !pendingSnapshots_.empty() || !pendingEvents_.empty() ||
+                 !completions_.empty() || !pendingProbeChanges_.empty();
+        });
       }
     }
-    const auto now = Clock::now();
-    for (auto& kv : pods_) {
-      if (kv.second.requeueAt && *kv.second.requeueAt <= now) {
-        kv.second.requeueAt.reset();
-        dispatch(kv.first);
-      }
-    }
-    if (now >= nextRelist_) {
-      relist();
-      nextRelist_ = Clock::now() + opts_.relistPeriod;
+    if (!runOnce()) return;
+  }
+}
+
+Clock::time_point Reconciler::nextWake() const {
+  Clock::time_point wake = nextRelist_;
+  for (const auto& kv : pods_) {
+    if (kv.second.requeueAt && *kv.second.requeueAt < wake) wake = *kv.second.requeueAt;
+  }
+  return wake;
+}
+
+bool Reconciler::runOnce() {
+  std::map<size_t, std::vector<plugin::ManifestDoc>> snapshots;
+  std::set<std::string> events;
+  std::set<std::string> probeChanges;
+  std::vector<Completion> completions;
+  bool stopping = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    snapshots.swap(pendingSnapshots_);
+    events.swap(pendingEvents_);
+    probeChanges.swap(pendingProbeChanges_);
+    completions.swap(completions_);
+    stopping = stopping_;
+  }
+  for (auto& c : completions) finish(std::move(c));
+  if (stopping) {
+    // Let running tasks finish (a sync is short; a termination honours its grace period), start nothing
+    // new. Pods stay as they are: a restarted podwarden adopts them.
+    if (inFlight_ > 0) return true;
+    probes_->stop();
+    return false;
+  }
+  if (!snapshots.empty()) {
+    for (auto& kv : snapshots) applySnapshot(kv.first, std::move(kv.second));
+    recomputeDesired();
+  }
+  for (const auto& uid : probeChanges) dispatch(uid);
+  for (const auto& id : events) routeEvent(id);
+  const auto t = now();
+  for (auto& kv : pods_) {
+    if (kv.second.requeueAt && *kv.second.requeueAt <= t) {
+      kv.second.requeueAt.reset();
+      dispatch(kv.first);
     }
   }
+  if (t >= nextRelist_) {
+    relist();
+    nextRelist_ = now() + opts_.relistPeriod;
+  }
+  return true;
+}
+
+void Reconciler::routeEvent(const std::string& containerId) {
+  auto it = containerOwner_.find(containerId);
+  if (it != containerOwner_.end()) {
+    dispatch(it->second);
+    return;
+  }
+  // A container we have not seen yet: most likely one a running sync just created (a container that dies
+  // within milliseconds of its start). Those pods sync again when their task finishes; any other container
+  // is left to the relist (syncing every pod on each such event would be a storm).
+  for (auto& kv : pods_) {
+    if (kv.second.inFlight && kv.second.desired) kv.second.dirty = true;
+  }
+  Log::debug(kComponent, "event for container " + containerId.substr(0, 12) + " not known yet");
 }
 
 void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> docs) {
@@ -350,14 +383,13 @@ void Reconciler::dispatch(const std::string& uid) {
   if (runtimeUids_) runtimeUids_->insert(uid);
   e.requeueAt.reset();
   bool terminate = !e.desired;
-  auto& old = workers_[uid];
-  if (old.joinable()) old.join();
-  // The worker gets its own copies; only the PodRuntimeState is shared, and nothing else touches it while
-  // the worker runs (inFlight).
+  // The task gets its own copies; only the PodRuntimeState is shared, and nothing else touches it while
+  // the task runs (inFlight).
   manifest::StaticPod pod = e.pod;
   PodRuntimeState* state = &e.state;
   int64_t grace = e.graceSeconds;
-  workers_[uid] = std::thread([this, uid, terminate, pod, state, grace] {
+  ++inFlight_;
+  executor_->submit([this, uid, terminate, pod, state, grace] {
     Completion c;
     c.uid = uid;
     c.terminate = terminate;
@@ -383,18 +415,14 @@ void Reconciler::dispatch(const std::string& uid) {
 }
 
 void Reconciler::finish(Completion c) {
-  auto wit = workers_.find(c.uid);
-  if (wit != workers_.end()) {
-    if (wit->second.joinable()) wit->second.join();
-    workers_.erase(wit);
-  }
+  --inFlight_;
   auto it = pods_.find(c.uid);
   if (it == pods_.end()) return;
   PodEntry& e = it->second;
   e.inFlight = false;
   if (c.terminate) {
     if (!c.ok) {
-      e.requeueAt = Clock::now() + std::chrono::seconds(5);
+      e.requeueAt = now() + std::chrono::seconds(5);
       return;
     }
     if (e.desired) {
@@ -417,7 +445,7 @@ void Reconciler::finish(Completion c) {
   }
   for (const auto& id : e.state.containerIds) containerOwner_[id] = c.uid;
   if (e.desired && !c.result.status.isNull()) hub_.publish(c.uid, podObject(e, c.result.status));
-  if (c.result.requeueAfter) e.requeueAt = Clock::now() + *c.result.requeueAfter;
+  if (c.result.requeueAfter) e.requeueAt = now() + *c.result.requeueAfter;
   if (e.dirty) dispatch(c.uid);
 }
 

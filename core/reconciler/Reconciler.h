@@ -1,29 +1,31 @@
 // Reconciler.h - desired static pods (all sources merged) vs what the runtime has.
 //
 // One control thread (run()) owns all state. Sources and the runtime's event stream only enqueue
-// (updateSource, runtimeEvent: thread-safe, never block on the runtime). Per pod, at most one worker
-// thread at a time runs PodSyncer::sync or ::terminate; a pod that changes while its worker runs is
-// marked dirty and synced again when the worker finishes. A new UID for a pod name that is still
-// terminating waits for the old one (the kubelet's static-pod start ordering), so a hostNetwork pod never
-// races its predecessor for a port. A relist every `relistPeriod` is the safety net for lost events.
+// (updateSource, runtimeEvent: thread-safe, never block on the runtime). Per pod, at most one task at a
+// time runs PodSyncer::sync or ::terminate on the executor (a bounded pool of reused threads); a pod that
+// changes while its task runs is marked dirty and synced again when the task finishes. A new UID for a pod
+// name that is still terminating waits for the old one (the kubelet's static-pod start ordering), so a
+// hostNetwork pod never races its predecessor for a port. A relist every `relistPeriod` is the safety net for
+// lost events.
 #pragma once
-
-#include "manifest/Manifest.h"
-#include "plugin/Instances.h"
-#include "reconciler/Backoff.h"
-#include "reconciler/PodSyncer.h"
-#include "status/StatusHub.h"
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "manifest/Manifest.h"
+#include "plugin/Instances.h"
+#include "reconciler/Backoff.h"
+#include "reconciler/Executor.h"
+#include "reconciler/PodSyncer.h"
+#include "status/StatusHub.h"
 
 namespace podwarden {
 
@@ -32,6 +34,13 @@ struct ReconcilerOptions {
   std::chrono::milliseconds relistPeriod{10000};
   std::chrono::milliseconds backoffInitial{10000};
   std::chrono::milliseconds backoffMax{300000};
+  // Where syncs and terminations run; null: a pool of up to kDefaultWorkers threads owned by the reconciler.
+  // An injected executor must outlive the reconciler.
+  Executor* executor = nullptr;
+  // The clock of requeue and relist times; null: steady_clock.
+  std::function<std::chrono::steady_clock::time_point()> now;
+  // Pods sync in parallel up to this many at a time; terminations hold a worker for their grace period.
+  static constexpr size_t kDefaultWorkers = 64;
 };
 
 class Reconciler {
@@ -47,9 +56,20 @@ class Reconciler {
   void runtimeEvent(const std::string& eventJson);
   // A probe result of pod `uid` changed (called from prober threads). Thread-safe; returns at once.
   void probeChanged(const std::string& uid);
-  // The control loop; returns after stop(), once no worker runs. Pods keep running.
+  // The control loop; returns after stop(), once no sync or termination runs. Pods keep running.
   void run();
   void stop();
+
+  // run() is begin(), then runOnce() whenever there is work or a requeue or relist time comes. Tests drive
+  // the reconciler with these (an InlineExecutor and a manual clock) instead of run().
+  void begin();
+  // Handles everything pending: finished tasks, snapshots, events, probe changes, due requeues and the due
+  // relist. Returns false once stop() was called and nothing runs any more.
+  bool runOnce();
+  // When runOnce() has something to do at the latest (the next requeue or relist).
+  std::chrono::steady_clock::time_point nextWake() const;
+  // For tests: the pods the reconciler tracks (UID -> "ns/name", terminating ones too).
+  std::map<std::string, std::string> trackedPods() const;
 
  private:
   struct Origin {
@@ -80,7 +100,9 @@ class Reconciler {
   void recomputeDesired();
   void dispatch(const std::string& uid);
   void finish(Completion c);
+  void routeEvent(const std::string& containerId);
   void relist();
+  std::chrono::steady_clock::time_point now() const;
   json::ObjectPtr podObject(const PodEntry& e, const json::ObjectPtr& status) const;
   void publishErrors();
 
@@ -108,7 +130,9 @@ class Reconciler {
   std::map<std::string, std::string> containerOwner_;   // container ID -> UID
   std::vector<manifest::Problem> duplicateErrors_;
   std::vector<std::string> duplicateSources_;  // config.source of each duplicateErrors_ entry
-  std::map<std::string, std::thread> workers_;
+  std::unique_ptr<WorkerPool> ownPool_;
+  Executor* executor_;
+  size_t inFlight_ = 0;  // tasks submitted and not finished
   // Pod UIDs the runtime may have: those of the last successful relist plus every UID dispatched since.
   // Unset until the first relist.
   std::optional<std::set<std::string>> runtimeUids_;

@@ -180,6 +180,11 @@ void StatusHub::setSourcesReady() {
   cv_.notify_all();
 }
 
+std::string StatusHub::errorsJson() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return errorsJson_;
+}
+
 json::ObjectPtr StatusHub::latest(const std::string& uid) const {
   std::string pod;
   States states;

@@ -68,6 +68,8 @@ class StatusHub {
   // For tests and `podwarden` internals: the latest object of `uid` with every sink's state merged in (null
   // if none).
   json::ObjectPtr latest(const std::string& uid) const;
+  // For tests: the current manifest error list as JSON text.
+  std::string errorsJson() const;
 
  private:
   struct SinkQueue {
