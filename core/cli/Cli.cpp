@@ -18,7 +18,7 @@
 #include "config/Config.h"
 #include "config/Plugins.h"
 #include "manifest/Manifest.h"
-#include "reconciler/Daemon.h"
+#include "daemon/Daemon.h"
 #include "util/Log.h"
 
 namespace podwarden::cli {

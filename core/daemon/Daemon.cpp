@@ -1,4 +1,4 @@
-#include "reconciler/Daemon.h"
+#include "daemon/Daemon.h"
 
 #include "config/Plugins.h"
 #include "reconciler/Reconciler.h"
