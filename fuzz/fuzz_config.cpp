@@ -3,10 +3,10 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "FuzzCore.h"
 #include "FuzzInput.h"
 #include "config/Config.h"
 #include "util/Json.h"
-#include "util/Log.h"
 
 namespace pc = podwarden::config;
 
@@ -15,8 +15,7 @@ const pc::Config* gDefaults = nullptr;
 }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  podwarden::Log::setLevel(podwarden::LogLevel::kDebug);
-  podwarden::Log::setSink([](podwarden::LogLevel, std::string_view, std::string_view) {});
+  podwarden::fuzz::quietLogs();
   gDefaults = new pc::Config(pc::defaults());  // host name and environment: read once
   return 0;
 }

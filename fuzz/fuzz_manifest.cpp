@@ -3,30 +3,14 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "FuzzCore.h"
 #include "FuzzInput.h"
 #include "manifest/Manifest.h"
-#include "util/Log.h"
 
 namespace pm = podwarden::manifest;
 
-namespace {
-
-// The pod goes to the sink plugins and the status file as JSON text, which must read back.
-void readsBack(const podwarden::json::ObjectPtr& pod) {
-  const std::string text = podwarden::json::stringify(pod);
-  try {
-    (void)podwarden::json::parseObject(text);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "the pod's JSON does not read back: %s\n", e.what());
-    std::abort();
-  }
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  podwarden::Log::setLevel(podwarden::LogLevel::kDebug);  // format every message, print none
-  podwarden::Log::setSink([](podwarden::LogLevel, std::string_view, std::string_view) {});
+  podwarden::fuzz::quietLogs();
   return 0;
 }
 
@@ -43,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (r.pod) {
     if (r.pod->pod.isNull() || r.pod->name != r.pod->manifestName + "-" + opts.nodeName) std::abort();
     if (!r.pod->uidPinned && r.pod->uid != r.pod->configHash) std::abort();
-    readsBack(r.pod->pod);
+    podwarden::fuzz::readsBack(r.pod->pod);
   }
   return 0;
 }

@@ -4,30 +4,14 @@
 #include <cstdlib>
 #include <set>
 
+#include "FuzzCore.h"
 #include "FuzzInput.h"
 #include "manifest/Manifest.h"
-#include "util/Log.h"
 
 namespace pm = podwarden::manifest;
 
-namespace {
-
-// The pod goes to the sink plugins and the status file as JSON text, which must read back.
-void readsBack(const podwarden::json::ObjectPtr& pod) {
-  const std::string text = podwarden::json::stringify(pod);
-  try {
-    (void)podwarden::json::parseObject(text);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "the pod's JSON does not read back: %s\n", e.what());
-    std::abort();
-  }
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  podwarden::Log::setLevel(podwarden::LogLevel::kDebug);
-  podwarden::Log::setSink([](podwarden::LogLevel, std::string_view, std::string_view) {});
+  podwarden::fuzz::quietLogs();
   return 0;
 }
 
@@ -44,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::set<std::string> names;
   for (const auto& pod : r.pods) {
     if (pod.pod.isNull() || !names.insert(pod.fullName()).second) std::abort();
-    readsBack(pod.pod);
+    podwarden::fuzz::readsBack(pod.pod);
   }
   return 0;
 }
