@@ -1,10 +1,11 @@
 // fuzz_plugin_json: what the host reads from the strings plugins hand it through the ABI. Input
 // "<mode>\n<body>", mode one of
-//   runtime     runtime plugin answers, read by parseRuntimeResult (what PluginRuntimeClient does with every
-//               answer) and used by the PodSyncer: sync (twice), listPodUids and terminate of one fixed pod.
-//               The body is a script of answers, each "@<Call> [<pw_status>]\n<out, or err when the status
-//               is not 0>", e.g. "@ListContainers\n{\"containers\":[]}\n@RunPodSandbox 14\ndaemon down".
-//               Each call takes the next answer scripted for it, and {} when there is none.
+//   runtime     runtime plugin answers, read by PluginRuntime (parseRuntimeResult and the CriJson decoders,
+//               what the daemon does with every answer) and used by the PodSyncer: sync (twice), listPodUids
+//               and terminate of one fixed pod. The body is a script of answers, each "@<Call>
+//               [<pw_status>]\n<out, or err when the status is not 0>", e.g.
+//               "@ListContainers\n{\"containers\":[]}\n@RunPodSandbox 14\ndaemon down". Each call takes the
+//               next answer scripted for it, and {} when there is none.
 //   sink-state  a sink's emit_sink_state batch, through plugin::parseSinkState
 //   event       a runtime event (ContainerEventResponse JSON), through Reconciler::runtimeEvent
 // Source snapshots are pod manifests: fuzz_manifest and fuzz_manifest_list cover them.
@@ -27,7 +28,7 @@
 #include "reconciler/Backoff.h"
 #include "reconciler/PodSyncer.h"
 #include "reconciler/Reconciler.h"
-#include "reconciler/RuntimeClient.h"
+#include "runtime/PluginRuntime.h"
 #include "status/StatusHub.h"
 #include "util/Log.h"
 
@@ -66,9 +67,9 @@ spec:
 )";
 
 // The answers of one input, per call, in order. Thread-safe: the PodSyncer calls from several threads.
-class ScriptedRuntime : public pw_::RuntimeClient {
+class ScriptedAnswers {
  public:
-  explicit ScriptedRuntime(std::string_view script) {
+  explicit ScriptedAnswers(std::string_view script) {
     size_t pos = 0;
     while (pos < script.size()) {
       size_t end = script.find("\n@", pos);
@@ -78,21 +79,20 @@ class ScriptedRuntime : public pw_::RuntimeClient {
     }
   }
 
-  pw_::json::ObjectPtr call(RuntimeCall which, const pw_::json::ObjectPtr& request,
-                            std::chrono::milliseconds) override {
-    (void)pw_::json::stringify(request);  // what PluginRuntimeClient sends
-    pw_::plugin::CallResult r;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto& queue = answers_[which];
-      if (!queue.empty()) {
-        r = std::move(queue.front());
-        queue.pop_front();
-      }
-    }
-    return pw_::parseRuntimeResult(which, r);
+  pw_::plugin::CallResult next(RuntimeCall which) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& queue = answers_[which];
+    if (queue.empty()) return {};
+    pw_::plugin::CallResult r = std::move(queue.front());
+    queue.pop_front();
+    return r;
   }
-  using RuntimeClient::call;
+
+  // The runtime the host sees: PluginRuntime over these answers.
+  pw_::runtime::PluginRuntime runtime() {
+    return pw_::runtime::PluginRuntime(
+        [this](RuntimeCall which, const std::string&, std::chrono::milliseconds) { return next(which); });
+  }
 
  private:
   void add(std::string_view record) {
@@ -121,7 +121,8 @@ bool gIsolated = false;
 
 void fuzzRuntime(std::string_view script) {
   if (!gIsolated) return;
-  ScriptedRuntime runtime(script);
+  ScriptedAnswers answers(script);
+  pw_::runtime::PluginRuntime runtime = answers.runtime();
   pw_::Backoff backoff(std::chrono::seconds(10), std::chrono::seconds(300));
   pw_::PodSyncer syncer(runtime, backoff, *gSync, nullptr);
   pw_::PodRuntimeState state;
@@ -164,7 +165,8 @@ void fuzzSinkState(std::string_view body) {
 }
 
 void fuzzEvent(std::string_view body) {
-  ScriptedRuntime runtime("");
+  ScriptedAnswers answers("");
+  pw_::runtime::PluginRuntime runtime = answers.runtime();
   pw_::StatusHub hub({});
   pw_::ReconcilerOptions options;
   options.sync = *gSync;

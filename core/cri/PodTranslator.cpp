@@ -44,13 +44,6 @@ std::string at(const std::string& field, size_t index) {
   return field + "[" + std::to_string(index) + "]";
 }
 
-ArrayPtr stringArray(const ArrayPtr& in) {
-  ArrayPtr out = new json::Array();
-  if (in.isNull()) return out;
-  for (const auto& v : *in) out->add(scalarString(v));
-  return out;
-}
-
 std::vector<std::string> stringList(const ArrayPtr& in) {
   std::vector<std::string> out;
   if (in.isNull()) return out;
@@ -106,14 +99,15 @@ std::vector<ObjectPtr> allContainers(const ObjectPtr& spec, bool withInit) {
   return out;
 }
 
-ObjectPtr namespaceOptions(const ObjectPtr& spec) {
-  ObjectPtr ns = new json::Object();
-  ns->set("network", json::getBool(spec, "hostNetwork") ? "NODE" : "POD");
+runtime::NamespaceOption namespaceOptions(const ObjectPtr& spec) {
+  using runtime::NamespaceMode;
+  runtime::NamespaceOption ns;
+  ns.network = json::getBool(spec, "hostNetwork") ? NamespaceMode::kNode : NamespaceMode::kPod;
   // hostPID wins over shareProcessNamespace, which gives the whole pod one PID namespace.
-  ns->set("pid", json::getBool(spec, "hostPID")                 ? "NODE"
-                 : json::getBool(spec, "shareProcessNamespace") ? "POD"
-                                                                : "CONTAINER");
-  ns->set("ipc", json::getBool(spec, "hostIPC") ? "NODE" : "POD");
+  ns.pid = json::getBool(spec, "hostPID")                 ? NamespaceMode::kNode
+           : json::getBool(spec, "shareProcessNamespace") ? NamespaceMode::kPod
+                                                          : NamespaceMode::kContainer;
+  ns.ipc = json::getBool(spec, "hostIPC") ? NamespaceMode::kNode : NamespaceMode::kPod;
   return ns;
 }
 
@@ -240,7 +234,7 @@ std::string resourceFieldValue(const ObjectPtr& pod, const ObjectPtr& c, const O
   return std::to_string(ceilDiv(bytes, std::max<int64_t>(divisor.value(), 1)));
 }
 
-ObjectPtr linuxResources(const ObjectPtr& c, const std::string& field) {
+runtime::LinuxContainerResources linuxResources(const ObjectPtr& c, const std::string& field) {
   std::optional<Quantity> cpuRequest = resourceAt(c, "requests", "cpu", field);
   std::optional<Quantity> cpuLimit = resourceAt(c, "limits", "cpu", field);
   std::optional<Quantity> memoryLimit = resourceAt(c, "limits", "memory", field);
@@ -254,35 +248,29 @@ ObjectPtr linuxResources(const ObjectPtr& c, const std::string& field) {
   int64_t limitMilli = cpuLimit ? cpuLimit->milliValue() : 0;
   int64_t quota = limitMilli == 0 ? 0 : std::max(limitMilli * kCpuPeriodUs / 1000, kMinQuotaUs);
 
-  ObjectPtr r = new json::Object();
-  r->set("cpuPeriod", kCpuPeriodUs);
-  r->set("cpuQuota", quota);
-  r->set("cpuShares", shares);
-  r->set("memoryLimitInBytes", memoryLimit ? memoryLimit->value() : int64_t{0});
-  r->set("oomScoreAdj", kCriticalOomScoreAdj);
+  runtime::LinuxContainerResources r;
+  r.cpuPeriod = kCpuPeriodUs;
+  r.cpuQuota = quota;
+  r.cpuShares = shares;
+  r.memoryLimitInBytes = memoryLimit ? memoryLimit->value() : int64_t{0};
+  r.oomScoreAdj = kCriticalOomScoreAdj;
   return r;
 }
 
-void setId(ObjectPtr out, const std::string& key, const ObjectPtr& container, const ObjectPtr& pod,
-           const std::string& name) {
-  if (json::has(container, name)) {
-    ObjectPtr v = new json::Object();
-    v->set("value", json::getInt(container, name));
-    out->set(key, v);
-  } else if (json::has(pod, name)) {
-    ObjectPtr v = new json::Object();
-    v->set("value", json::getInt(pod, name));
-    out->set(key, v);
-  }
+// runAsUser/runAsGroup: the container's, else the pod's.
+std::optional<int64_t> idOf(const ObjectPtr& container, const ObjectPtr& pod, const std::string& name) {
+  if (json::has(container, name)) return json::getInt(container, name);
+  if (json::has(pod, name)) return json::getInt(pod, name);
+  return std::nullopt;
 }
 
 // fsGroup first, then supplementalGroups, as the kubelet orders them.
-ArrayPtr supplementalGroups(const ObjectPtr& podSc) {
-  ArrayPtr groups = new json::Array();
-  if (json::has(podSc, "fsGroup")) groups->add(json::getInt(podSc, "fsGroup"));
+std::vector<int64_t> supplementalGroups(const ObjectPtr& podSc) {
+  std::vector<int64_t> groups;
+  if (json::has(podSc, "fsGroup")) groups.push_back(json::getInt(podSc, "fsGroup"));
   ArrayPtr extra = json::getArray(podSc, "supplementalGroups");
   if (!extra.isNull()) {
-    for (const auto& g : *extra) groups->add(g.convert<int64_t>());
+    for (const auto& g : *extra) groups.push_back(g.convert<int64_t>());
   }
   return groups;
 }
@@ -293,34 +281,46 @@ bool isPrivileged(const ObjectPtr& c) {
 
 // The container's effective security context: run-as identities from the container, else the pod;
 // privilege, capabilities and the root filesystem from the container alone.
-ObjectPtr containerSecurityContext(const ObjectPtr& pod, const ObjectPtr& c) {
+runtime::LinuxContainerSecurityContext containerSecurityContext(const ObjectPtr& pod, const ObjectPtr& c) {
   ObjectPtr spec = json::getObject(pod, "spec");
   ObjectPtr podSc = json::getObject(spec, "securityContext");
   ObjectPtr sc = json::getObject(c, "securityContext");
-  ObjectPtr out = new json::Object();
-  out->set("namespaceOptions", namespaceOptions(spec));
-  out->set("privileged", json::getBool(sc, "privileged"));
+  runtime::LinuxContainerSecurityContext out;
+  out.namespaceOptions = namespaceOptions(spec);
+  out.privileged = json::getBool(sc, "privileged");
   ObjectPtr caps = json::getObject(sc, "capabilities");
   if (!caps.isNull()) {
-    ObjectPtr runtimeCaps = new json::Object();
-    runtimeCaps->set("addCapabilities", stringArray(json::getArray(caps, "add")));
-    runtimeCaps->set("dropCapabilities", stringArray(json::getArray(caps, "drop")));
-    out->set("capabilities", runtimeCaps);
+    out.capabilities = runtime::Capability{stringList(json::getArray(caps, "add")),
+                                           stringList(json::getArray(caps, "drop"))};
   }
-  setId(out, "runAsUser", sc, podSc, "runAsUser");
-  setId(out, "runAsGroup", sc, podSc, "runAsGroup");
-  out->set("readonlyRootfs", json::getBool(sc, "readOnlyRootFilesystem"));
+  out.runAsUser = idOf(sc, podSc, "runAsUser");
+  out.runAsGroup = idOf(sc, podSc, "runAsGroup");
+  out.readonlyRootfs = json::getBool(sc, "readOnlyRootFilesystem");
   if (json::has(sc, "allowPrivilegeEscalation")) {
-    out->set("noNewPrivs", !json::getBool(sc, "allowPrivilegeEscalation", true));
+    out.noNewPrivs = !json::getBool(sc, "allowPrivilegeEscalation", true);
   }
-  ArrayPtr groups = supplementalGroups(podSc);
-  if (groups->size() > 0) out->set("supplementalGroups", groups);
+  out.supplementalGroups = supplementalGroups(podSc);
   return out;
 }
 
-ArrayPtr containerMounts(const ObjectPtr& pod, const ObjectPtr& c, const std::vector<EnvVar>& env,
-                         const std::string& field, const TranslateOptions& opts) {
-  ArrayPtr mounts = new json::Array();
+runtime::MountPropagation propagationOf(const ObjectPtr& c, const ObjectPtr& vm, const std::string& mField) {
+  const std::string mode = json::getString(vm, "mountPropagation", "None");
+  if (mode == "None") return runtime::MountPropagation::kPrivate;
+  if (mode == "HostToContainer") return runtime::MountPropagation::kHostToContainer;
+  if (mode == "Bidirectional") {
+    if (!isPrivileged(c)) {
+      throw TranslateError(mField + ".mountPropagation", "Bidirectional needs a privileged container");
+    }
+    return runtime::MountPropagation::kBidirectional;
+  }
+  throw TranslateError(mField + ".mountPropagation",
+                       "unknown mode \"" + mode + "\" (None, HostToContainer, Bidirectional)");
+}
+
+std::vector<runtime::Mount> containerMounts(const ObjectPtr& pod, const ObjectPtr& c,
+                                            const std::vector<EnvVar>& env, const std::string& field,
+                                            const TranslateOptions& opts) {
+  std::vector<runtime::Mount> mounts;
   ArrayPtr list = json::getArray(c, "volumeMounts");
   if (list.isNull()) return mounts;
   for (size_t i = 0; i < list->size(); ++i) {
@@ -337,39 +337,13 @@ ArrayPtr containerMounts(const ObjectPtr& pod, const ObjectPtr& c, const std::ve
     std::string mountPath = json::getString(vm, "mountPath");
     if (mountPath.empty()) throw TranslateError(mField + ".mountPath", "required");
 
-    std::string mode = json::getString(vm, "mountPropagation", "None");
-    std::string propagation;
-    if (mode == "None") {
-      propagation = "PROPAGATION_PRIVATE";
-    } else if (mode == "HostToContainer") {
-      propagation = "PROPAGATION_HOST_TO_CONTAINER";
-    } else if (mode == "Bidirectional") {
-      if (!isPrivileged(c)) {
-        throw TranslateError(mField + ".mountPropagation", "Bidirectional needs a privileged container");
-      }
-      propagation = "PROPAGATION_BIDIRECTIONAL";
-    } else {
-      throw TranslateError(mField + ".mountPropagation",
-                           "unknown mode \"" + mode + "\" (None, HostToContainer, Bidirectional)");
-    }
-    ObjectPtr m = new json::Object();
-    m->set("containerPath", mountPath);
-    m->set("hostPath", hostPath);
-    m->set("readonly", json::getBool(vm, "readOnly"));
-    m->set("propagation", propagation);
-    mounts->add(m);
+    mounts.push_back({mountPath, hostPath, json::getBool(vm, "readOnly"), propagationOf(c, vm, mField)});
   }
   return mounts;
 }
 
-struct DnsConfig {
-  std::vector<std::string> servers;
-  std::vector<std::string> searches;
-  std::vector<std::string> options;
-};
-
-DnsConfig readResolvConf(const std::string& path) {
-  DnsConfig cfg;
+runtime::DnsConfig readResolvConf(const std::string& path) {
+  runtime::DnsConfig cfg;
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
@@ -395,26 +369,20 @@ void appendUnique(std::vector<std::string>& to, const std::vector<std::string>& 
   }
 }
 
-ArrayPtr toArray(const std::vector<std::string>& v) {
-  ArrayPtr out = new json::Array();
-  for (const std::string& s : v) out->add(s);
-  return out;
-}
-
 // The kubelet's DNS: dnsPolicy None uses spec.dnsConfig alone. Default uses the host's resolver
 // configuration; ClusterFirst(WithHostNet) falls back to it because podwarden has no cluster DNS (and
 // hostNetwork pods with ClusterFirst get it anyway). spec.dnsConfig is merged over the base (servers and
 // searches appended without duplicates, options by name, pod wins). Null means "no dnsConfig": the
 // runtime gives the container the host's resolv.conf itself, so we only build one when we must.
-ObjectPtr dnsConfig(const ObjectPtr& spec, const TranslateOptions& opts) {
+std::optional<runtime::DnsConfig> dnsConfig(const ObjectPtr& spec, const TranslateOptions& opts) {
   std::string policy = json::getString(spec, "dnsPolicy", "ClusterFirst");
   ObjectPtr podDns = json::getObject(spec, "dnsConfig");
-  if (policy != "None" && (podDns.isNull() || podDns->size() == 0)) return nullptr;
+  if (policy != "None" && (podDns.isNull() || podDns->size() == 0)) return std::nullopt;
   if (policy != "None" && policy != "Default" && policy != "ClusterFirst" &&
       policy != "ClusterFirstWithHostNet") {
     throw TranslateError("spec.dnsPolicy", "unknown policy \"" + policy + "\"");
   }
-  DnsConfig cfg;
+  runtime::DnsConfig cfg;
   if (policy != "None") cfg = readResolvConf(opts.resolvConf);
   appendUnique(cfg.servers, stringList(json::getArray(podDns, "nameservers")));
   appendUnique(cfg.searches, stringList(json::getArray(podDns, "searches")));
@@ -434,14 +402,10 @@ ObjectPtr dnsConfig(const ObjectPtr& spec, const TranslateOptions& opts) {
       options[name] = scalarAt(op, "value");
     }
   }
-  std::vector<std::string> merged;
-  for (const auto& kv : options) merged.push_back(kv.second.empty() ? kv.first : kv.first + ":" + kv.second);
-
-  ObjectPtr out = new json::Object();
-  out->set("servers", toArray(cfg.servers));
-  out->set("searches", toArray(cfg.searches));
-  out->set("options", toArray(merged));
-  return out;
+  cfg.options.clear();
+  for (const auto& kv : options)
+    cfg.options.push_back(kv.second.empty() ? kv.first : kv.first + ":" + kv.second);
+  return cfg;
 }
 
 // The kubelet's pod hostname: spec.hostname, else the pod name cut to 63 characters without a trailing
@@ -457,21 +421,92 @@ std::string podHostname(const ObjectPtr& pod) {
   return hostname;
 }
 
-ObjectPtr podIdentityLabels(const ObjectPtr& pod, const TranslateOptions& opts) {
+runtime::StringMap podIdentityLabels(const ObjectPtr& pod, const TranslateOptions& opts) {
   ObjectPtr meta = json::getObject(pod, "metadata");
-  ObjectPtr labels = new json::Object();
-  labels->set(kPodNameLabel, json::getString(meta, "name"));
-  labels->set(kPodNamespaceLabel, json::getString(meta, "namespace"));
-  labels->set(kPodUidLabel, json::getString(meta, "uid"));
-  labels->set(kNodeLabel, opts.nodeName);
-  return labels;
+  return {{kPodNameLabel, json::getString(meta, "name")},
+          {kPodNamespaceLabel, json::getString(meta, "namespace")},
+          {kPodUidLabel, json::getString(meta, "uid")},
+          {kNodeLabel, opts.nodeName}};
 }
 
-ObjectPtr stringMap(const ObjectPtr& in) {
-  ObjectPtr out = new json::Object();
+runtime::StringMap stringMap(const ObjectPtr& in) {
+  runtime::StringMap out;
   if (in.isNull()) return out;
-  for (const auto& kv : *in) out->set(kv.first, scalarString(kv.second));
+  for (const auto& kv : *in) out[kv.first] = scalarString(kv.second);
   return out;
+}
+
+std::vector<runtime::PortMapping> portMappings(const ObjectPtr& spec) {
+  std::vector<runtime::PortMapping> out;
+  ArrayPtr containers = json::getArray(spec, "containers");
+  for (size_t i = 0; !containers.isNull() && i < containers->size(); ++i) {
+    ArrayPtr ports = json::getArray(containers->getObject(static_cast<unsigned>(i)), "ports");
+    for (size_t j = 0; !ports.isNull() && j < ports->size(); ++j) {
+      ObjectPtr p = ports->getObject(static_cast<unsigned>(j));
+      int64_t hostPort = json::getInt(p, "hostPort");
+      if (hostPort <= 0) continue;  // only published ports need the runtime's help
+      std::string protocol = json::getString(p, "protocol", "TCP");
+      runtime::Protocol proto = runtime::Protocol::kTcp;
+      if (protocol == "UDP") {
+        proto = runtime::Protocol::kUdp;
+      } else if (protocol == "SCTP") {
+        proto = runtime::Protocol::kSctp;
+      } else if (protocol != "TCP") {
+        throw TranslateError(at(at("spec.containers", i) + ".ports", j) + ".protocol",
+                             "unknown protocol \"" + protocol + "\"");
+      }
+      out.push_back({proto, json::getInt(p, "containerPort"), hostPort, json::getString(p, "hostIP")});
+    }
+  }
+  return out;
+}
+
+runtime::LinuxSandboxSecurityContext sandboxSecurityContext(const ObjectPtr& spec) {
+  ObjectPtr podSc = json::getObject(spec, "securityContext");
+  runtime::LinuxSandboxSecurityContext sc;
+  sc.namespaceOptions = namespaceOptions(spec);
+  for (const ObjectPtr& c : allContainers(spec, true)) sc.privileged = sc.privileged || isPrivileged(c);
+  sc.runAsUser = idOf(nullptr, podSc, "runAsUser");
+  sc.runAsGroup = idOf(nullptr, podSc, "runAsGroup");
+  sc.supplementalGroups = supplementalGroups(podSc);
+  return sc;
+}
+
+runtime::StringMap sysctls(const ObjectPtr& podSc) {
+  runtime::StringMap out;
+  ArrayPtr podSysctls = json::getArray(podSc, "sysctls");
+  for (size_t i = 0; !podSysctls.isNull() && i < podSysctls->size(); ++i) {
+    ObjectPtr s = podSysctls->getObject(static_cast<unsigned>(i));
+    std::string key = json::getString(s, "name");
+    if (key.empty()) throw TranslateError(at("spec.securityContext.sysctls", i) + ".name", "required");
+    out[key] = scalarAt(s, "value");
+  }
+  return out;
+}
+
+// What the host records on a container to recognise and stop it later without its manifest.
+runtime::StringMap containerAnnotations(const ObjectPtr& pod, const ObjectPtr& c, uint32_t restartCount) {
+  ObjectPtr meta = json::getObject(pod, "metadata");
+  ObjectPtr spec = json::getObject(pod, "spec");
+  runtime::StringMap a;
+  a[kContainerHashAnnotation] = containerHash(c);
+  a[kContainerRestartCountAnnotation] = std::to_string(restartCount);
+  a[kContainerTerminationMessagePathAnnotation] =
+      json::getString(c, "terminationMessagePath", "/dev/termination-log");
+  a[kContainerTerminationMessagePolicyAnnotation] = json::getString(c, "terminationMessagePolicy", "File");
+  ArrayPtr ports = json::getArray(c, "ports");
+  if (!ports.isNull() && ports->size() > 0)
+    a[kContainerPortsAnnotation] = json::stringify(Poco::Dynamic::Var(ports));
+  ObjectPtr preStop = json::getObject(json::getObject(c, "lifecycle"), "preStop");
+  if (!preStop.isNull()) a[kContainerPreStopHandlerAnnotation] = json::stringify(preStop);
+  if (json::has(spec, "terminationGracePeriodSeconds")) {
+    a[kPodTerminationGracePeriodAnnotation] =
+        std::to_string(json::getInt(spec, "terminationGracePeriodSeconds"));
+  }
+  if (json::has(meta, "deletionGracePeriodSeconds")) {
+    a[kPodDeletionGracePeriodAnnotation] = std::to_string(json::getInt(meta, "deletionGracePeriodSeconds"));
+  }
+  return a;
 }
 
 }  // namespace
@@ -530,163 +565,70 @@ std::vector<EnvVar> containerEnv(const json::ObjectPtr& pod, const json::ObjectP
   return out;
 }
 
-json::ObjectPtr sandboxConfig(const json::ObjectPtr& pod, uint32_t attempt, const TranslateOptions& opts) {
+runtime::PodSandboxConfig sandboxConfig(const json::ObjectPtr& pod, uint32_t attempt,
+                                        const TranslateOptions& opts) {
   ObjectPtr meta = json::getObject(pod, "metadata");
   ObjectPtr spec = json::getObject(pod, "spec");
-  std::string name = json::getString(meta, "name");
-  std::string ns = json::getString(meta, "namespace", "default");
-  std::string uid = json::getString(meta, "uid");
-  if (name.empty()) throw TranslateError("metadata.name", "required");
-  if (uid.empty()) throw TranslateError("metadata.uid", "required");
-  bool hostNetwork = json::getBool(spec, "hostNetwork");
-
-  ObjectPtr out = new json::Object();
-  ObjectPtr md = new json::Object();
-  md->set("name", name);
-  md->set("uid", uid);
-  md->set("namespace", ns);
-  md->set("attempt", static_cast<int64_t>(attempt));
-  out->set("metadata", md);
+  runtime::PodSandboxConfig out;
+  out.metadata = {json::getString(meta, "name"), json::getString(meta, "uid"),
+                  json::getString(meta, "namespace", "default"), attempt};
+  const runtime::PodSandboxMetadata& md = out.metadata;
+  if (md.name.empty()) throw TranslateError("metadata.name", "required");
+  if (md.uid.empty()) throw TranslateError("metadata.uid", "required");
   // A host-network sandbox shares the host's UTS namespace: setting a hostname there fails in runc.
-  out->set("hostname", hostNetwork ? std::string() : podHostname(pod));
-  out->set("logDirectory", detail::joinPath(opts.logDir, ns + "_" + name + "_" + uid));
-  if (ObjectPtr dns = dnsConfig(spec, opts); !dns.isNull()) out->set("dnsConfig", dns);
-
-  ArrayPtr portMappings = new json::Array();
-  ArrayPtr containers = json::getArray(spec, "containers");
-  for (size_t i = 0; !containers.isNull() && i < containers->size(); ++i) {
-    ArrayPtr ports = json::getArray(containers->getObject(static_cast<unsigned>(i)), "ports");
-    for (size_t j = 0; !ports.isNull() && j < ports->size(); ++j) {
-      ObjectPtr p = ports->getObject(static_cast<unsigned>(j));
-      int64_t hostPort = json::getInt(p, "hostPort");
-      if (hostPort <= 0) continue;  // only published ports need the runtime's help
-      std::string pField = at(at("spec.containers", i) + ".ports", j);
-      std::string protocol = json::getString(p, "protocol", "TCP");
-      if (protocol != "TCP" && protocol != "UDP" && protocol != "SCTP") {
-        throw TranslateError(pField + ".protocol", "unknown protocol \"" + protocol + "\"");
-      }
-      ObjectPtr m = new json::Object();
-      m->set("protocol", protocol);
-      m->set("containerPort", json::getInt(p, "containerPort"));
-      m->set("hostPort", hostPort);
-      m->set("hostIp", json::getString(p, "hostIP"));
-      portMappings->add(m);
-    }
-  }
-  out->set("portMappings", portMappings);
-
-  ObjectPtr labels = stringMap(json::getObject(meta, "labels"));
-  ObjectPtr identity = podIdentityLabels(pod, opts);
-  for (const auto& kv : *identity) labels->set(kv.first, kv.second);
-  out->set("labels", labels);
-  out->set("annotations", stringMap(json::getObject(meta, "annotations")));
-
-  ObjectPtr podSc = json::getObject(spec, "securityContext");
-  ObjectPtr sc = new json::Object();
-  sc->set("namespaceOptions", namespaceOptions(spec));
-  bool privileged = false;
-  for (const ObjectPtr& c : allContainers(spec, true)) privileged = privileged || isPrivileged(c);
-  sc->set("privileged", privileged);
-  setId(sc, "runAsUser", nullptr, podSc, "runAsUser");
-  setId(sc, "runAsGroup", nullptr, podSc, "runAsGroup");
-  ArrayPtr groups = supplementalGroups(podSc);
-  if (groups->size() > 0) sc->set("supplementalGroups", groups);
-
-  ObjectPtr sysctls = new json::Object();
-  ArrayPtr podSysctls = json::getArray(podSc, "sysctls");
-  for (size_t i = 0; !podSysctls.isNull() && i < podSysctls->size(); ++i) {
-    ObjectPtr s = podSysctls->getObject(static_cast<unsigned>(i));
-    std::string key = json::getString(s, "name");
-    if (key.empty()) throw TranslateError(at("spec.securityContext.sysctls", i) + ".name", "required");
-    sysctls->set(key, scalarAt(s, "value"));
-  }
-  ObjectPtr linux = new json::Object();
-  linux->set("cgroupParent", "");
-  linux->set("securityContext", sc);
-  linux->set("sysctls", sysctls);
-  out->set("linux", linux);
+  out.hostname = json::getBool(spec, "hostNetwork") ? std::string() : podHostname(pod);
+  out.logDirectory = detail::joinPath(opts.logDir, md.ns + "_" + md.name + "_" + md.uid);
+  out.dnsConfig = dnsConfig(spec, opts);
+  out.portMappings = portMappings(spec);
+  out.labels = stringMap(json::getObject(meta, "labels"));
+  for (const auto& [k, v] : podIdentityLabels(pod, opts)) out.labels[k] = v;
+  out.annotations = stringMap(json::getObject(meta, "annotations"));
+  out.linuxConfig.securityContext = sandboxSecurityContext(spec);
+  out.linuxConfig.sysctls = sysctls(json::getObject(spec, "securityContext"));
   return out;
 }
 
-json::ObjectPtr containerConfig(const json::ObjectPtr& pod, const json::ObjectPtr& c, uint32_t restartCount,
-                                const TranslateOptions& opts) {
+runtime::ContainerConfig containerConfig(const json::ObjectPtr& pod, const json::ObjectPtr& c,
+                                         uint32_t restartCount, const TranslateOptions& opts) {
   std::string field = detail::containerField(pod, c);
-  ObjectPtr meta = json::getObject(pod, "metadata");
-  ObjectPtr spec = json::getObject(pod, "spec");
-  std::string name = json::getString(c, "name");
+  runtime::ContainerConfig out;
+  out.metadata = {json::getString(c, "name"), restartCount};
+  const std::string& name = out.metadata.name;
   if (name.empty()) throw TranslateError(field + ".name", "required");
-  std::string image = json::getString(c, "image");
-  if (image.empty()) throw TranslateError(field + ".image", "required");
+  out.image = json::getString(c, "image");
+  if (out.image.empty()) throw TranslateError(field + ".image", "required");
 
   std::vector<EnvVar> env = containerEnv(pod, c, opts);
   std::map<std::string, std::string> envMap;
   for (const EnvVar& e : env) envMap[e.name] = e.value;
-  auto lookup = [&](const std::string& ref) -> std::optional<std::string> {
-    auto it = envMap.find(ref);
-    if (it == envMap.end()) return std::nullopt;
-    return it->second;
-  };
-
-  ObjectPtr out = new json::Object();
-  ObjectPtr md = new json::Object();
-  md->set("name", name);
-  md->set("attempt", static_cast<int64_t>(restartCount));
-  out->set("metadata", md);
-  ObjectPtr imageSpec = new json::Object();
-  imageSpec->set("image", image);
-  out->set("image", imageSpec);
-  for (const char* key : {"command", "args"}) {
+  auto expanded = [&](const char* key) -> std::optional<std::vector<std::string>> {
     ArrayPtr list = json::getArray(c, key);
-    if (list.isNull()) continue;
-    ArrayPtr expanded = new json::Array();
-    for (const auto& v : *list) expanded->add(expandReferences(scalarString(v), lookup));
-    out->set(key, expanded);
-  }
-  if (json::has(c, "workingDir")) out->set("workingDir", json::getString(c, "workingDir"));
-  ArrayPtr envs = new json::Array();
-  for (const EnvVar& e : env) {
-    ObjectPtr kv = new json::Object();
-    kv->set("key", e.name);
-    kv->set("value", e.value);
-    envs->add(kv);
-  }
-  out->set("envs", envs);
-  out->set("mounts", containerMounts(pod, c, env, field, opts));
-
-  ObjectPtr labels = podIdentityLabels(pod, opts);
-  labels->set(kContainerNameLabel, name);
-  out->set("labels", labels);
-
-  ObjectPtr annotations = new json::Object();
-  annotations->set(kContainerHashAnnotation, containerHash(c));
-  annotations->set(kContainerRestartCountAnnotation, std::to_string(restartCount));
-  annotations->set(kContainerTerminationMessagePathAnnotation,
-                   json::getString(c, "terminationMessagePath", "/dev/termination-log"));
-  annotations->set(kContainerTerminationMessagePolicyAnnotation,
-                   json::getString(c, "terminationMessagePolicy", "File"));
-  ArrayPtr ports = json::getArray(c, "ports");
-  if (!ports.isNull() && ports->size() > 0)
-    annotations->set(kContainerPortsAnnotation, json::stringify(Poco::Dynamic::Var(ports)));
-  ObjectPtr preStop = json::getObject(json::getObject(c, "lifecycle"), "preStop");
-  if (!preStop.isNull()) annotations->set(kContainerPreStopHandlerAnnotation, json::stringify(preStop));
-  if (json::has(spec, "terminationGracePeriodSeconds")) {
-    annotations->set(kPodTerminationGracePeriodAnnotation,
-                     std::to_string(json::getInt(spec, "terminationGracePeriodSeconds")));
-  }
-  if (json::has(meta, "deletionGracePeriodSeconds")) {
-    annotations->set(kPodDeletionGracePeriodAnnotation,
-                     std::to_string(json::getInt(meta, "deletionGracePeriodSeconds")));
-  }
-  out->set("annotations", annotations);
-  out->set("logPath", name + "/" + std::to_string(restartCount) + ".log");
-  out->set("stdin", json::getBool(c, "stdin"));
-  out->set("stdinOnce", json::getBool(c, "stdinOnce"));
-  out->set("tty", json::getBool(c, "tty"));
-
-  ObjectPtr linux = new json::Object();
-  linux->set("resources", linuxResources(c, field));
-  linux->set("securityContext", containerSecurityContext(pod, c));
-  out->set("linux", linux);
+    if (list.isNull()) return std::nullopt;
+    std::vector<std::string> out;
+    for (const auto& v : *list) {
+      out.push_back(
+          expandReferences(scalarString(v), [&](const std::string& ref) -> std::optional<std::string> {
+            auto it = envMap.find(ref);
+            if (it == envMap.end()) return std::nullopt;
+            return it->second;
+          }));
+    }
+    return out;
+  };
+  out.command = expanded("command");
+  out.args = expanded("args");
+  if (json::has(c, "workingDir")) out.workingDir = json::getString(c, "workingDir");
+  for (const EnvVar& e : env) out.envs.push_back({e.name, e.value});
+  out.mounts = containerMounts(pod, c, env, field, opts);
+  out.labels = podIdentityLabels(pod, opts);
+  out.labels[kContainerNameLabel] = name;
+  out.annotations = containerAnnotations(pod, c, restartCount);
+  out.logPath = name + "/" + std::to_string(restartCount) + ".log";
+  out.stdinOpen = json::getBool(c, "stdin");
+  out.stdinOnce = json::getBool(c, "stdinOnce");
+  out.tty = json::getBool(c, "tty");
+  out.linuxConfig.resources = linuxResources(c, field);
+  out.linuxConfig.securityContext = containerSecurityContext(pod, c);
   return out;
 }
 

@@ -1,9 +1,9 @@
 // PodTranslator.h - a defaulted static v1 Pod as CRI runtime.v1 requests, and the host side of its volumes.
 //
 // What the kubelet's kuberuntime does between "this pod should run" and the CRI calls: the
-// PodSandboxConfig and ContainerConfig messages (protobuf JSON mapping, enums by name, as the runtime
-// plugins take them over the ABI), the labels and annotations through which a runtime's containers are
-// recognised again after a restart, and the directories hostPath and emptyDir volumes need.
+// PodSandboxConfig and ContainerConfig messages (runtime/Cri.h; runtime/CriJson.h writes them as the
+// runtime plugins take them over the ABI), the labels and annotations through which a runtime's containers
+// are recognised again after a restart, and the directories hostPath and emptyDir volumes need.
 //
 // Everything here is a pure function of its inputs except prepareVolumes/removePodDir (filesystem) and
 // env resourceFieldRef defaults (read the host's CPU count and memory size). Thread-safe.
@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/Cri.h"
 #include "util/Json.h"
 
 namespace podwarden::cri {
@@ -74,12 +75,14 @@ class TranslateError : public std::runtime_error {
 };
 
 // PodSandboxConfig for RunPodSandboxRequest.config. `attempt` counts sandbox re-creations of this pod.
-json::ObjectPtr sandboxConfig(const json::ObjectPtr& pod, uint32_t attempt, const TranslateOptions& opts);
+// Throws TranslateError.
+runtime::PodSandboxConfig sandboxConfig(const json::ObjectPtr& pod, uint32_t attempt,
+                                        const TranslateOptions& opts);
 
-// CreateContainerRequest-ready ContainerConfig for container `c` (an element of spec.containers or
-// spec.initContainers of `pod`) at restart count `restartCount`. Throws TranslateError.
-json::ObjectPtr containerConfig(const json::ObjectPtr& pod, const json::ObjectPtr& c, uint32_t restartCount,
-                                const TranslateOptions& opts);
+// The ContainerConfig of container `c` (an element of spec.containers or spec.initContainers of `pod`) at
+// restart count `restartCount`. Throws TranslateError.
+runtime::ContainerConfig containerConfig(const json::ObjectPtr& pod, const json::ObjectPtr& c,
+                                         uint32_t restartCount, const TranslateOptions& opts);
 
 // The container's spec hash: FNV-32a hex of the canonical (sorted-key, compact) JSON of `c` as given.
 // Stable across runs and processes; any change of the container spec changes it.

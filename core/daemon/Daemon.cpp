@@ -1,11 +1,5 @@
 #include "daemon/Daemon.h"
 
-#include "config/Plugins.h"
-#include "reconciler/Reconciler.h"
-#include "status/StatusHub.h"
-#include "util/Log.h"
-#include "util/SystemdNotify.h"
-
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -13,6 +7,13 @@
 
 #include <chrono>
 #include <thread>
+
+#include "config/Plugins.h"
+#include "reconciler/Reconciler.h"
+#include "runtime/PluginRuntime.h"
+#include "status/StatusHub.h"
+#include "util/Log.h"
+#include "util/SystemdNotify.h"
 
 namespace podwarden {
 
@@ -59,70 +60,58 @@ LogLevel parseLevel(const std::string& s) {
   return LogLevel::kInfo;
 }
 
-}  // namespace
-
-int runDaemon(const config::Config& cfg) {
-  Log::setLevel(parseLevel(cfg.logLevel));
-  for (const auto& w : cfg.warnings) Log::warning(kComponent, w);
-
-  // Signals go to one thread that asks the loop to stop; every other thread has them blocked.
+// SIGTERM and SIGINT go to one thread that asks the loop to stop; every thread started after this has them
+// blocked.
+sigset_t blockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
 
-  config::LoadedPlugins plugins;
+// The runtime's name for container IDs ("docker", "containerd"): its own answer, else the plugin's type.
+std::string announceRuntime(runtime::Runtime& runtime, plugin::RuntimeInstance& instance) {
+  std::string name = instance.factory().type;
   try {
-    plugins = config::instantiate(cfg);
-  } catch (const std::exception& e) {
-    Log::error(kComponent, std::string(e.what()) + "; nothing was started");
-    return 1;
-  }
-  for (const auto& s : plugins.skipped) Log::warning(kComponent, "running without an optional plugin: " + s);
-  if (plugins.sources.empty()) {
-    Log::warning(kComponent, "no manifest source is configured (use --pod-manifest-path DIR or a config file); "
-                             "pods already running for this node will be stopped");
-  }
-
-  PluginRuntimeClient runtime(*plugins.runtime);
-  std::string runtimeName = plugins.runtime->factory().type;
-  try {
-    json::ObjectPtr req = new json::Object();
-    req->set("version", "v1");
-    json::ObjectPtr v = runtime.call(plugin::RuntimeCall::kVersion, req, std::chrono::seconds(10));
-    runtimeName = json::getString(v, "runtimeName", runtimeName);
-    Log::info(kComponent, "runtime " + runtimeName + " " + json::getString(v, "runtimeVersion") + " (API " +
-                              json::getString(v, "runtimeApiVersion") + ") through " +
-                              plugins.runtime->displayName());
+    const runtime::VersionInfo v = runtime.version();
+    if (!v.runtimeName.empty()) name = v.runtimeName;
+    Log::info(kComponent, "runtime " + name + " " + v.runtimeVersion + " (API " + v.runtimeApiVersion +
+                              ") through " + instance.displayName());
   } catch (const RuntimeError& e) {
     Log::warning(kComponent, std::string("the runtime does not answer yet: ") + e.what() +
                                  "; pods start once it does");
   }
+  return name;
+}
 
-  std::vector<plugin::SinkInstance*> sinks;
-  for (auto& s : plugins.sinks) sinks.push_back(s.get());
-  StatusHub hub(sinks);
-  // Sink lifecycle (ABI minor 1): every sink plugin is started before the hub's threads exist, so its
-  // start() comes before its first report; the state it emits goes to the hub. At the end, hub.stop() joins
-  // the hub's sink threads first, so no report/remove can overlap a sink's stop(); then each sink is
-  // stopped (it joins its own threads; what it still emits until then lands in the hub, which is alive),
-  // and the instances are destroyed with `plugins`, after the hub. A sink whose start fails is fatal like
-  // a source's: nothing has touched a pod yet.
-  auto stopSinks = [&] {
-    for (auto* s : sinks) s->stop();
-  };
+void stopSinks(const std::vector<plugin::SinkInstance*>& sinks) {
+  for (auto* s : sinks) s->stop();
+}
+
+// Sink lifecycle (ABI minor 1): every sink plugin is started before the hub's threads exist, so its start()
+// comes before its first report; the state it emits goes to the hub. At the end, hub.stop() joins the hub's
+// sink threads first, so no report/remove can overlap a sink's stop(); then each sink is stopped (it joins
+// its own threads; what it still emits until then lands in the hub, which is alive), and the instances are
+// destroyed with the plugins, after the hub. A sink whose start fails is fatal like a source's: nothing has
+// touched a pod yet.
+bool startSinks(const std::vector<plugin::SinkInstance*>& sinks, StatusHub& hub) {
   for (size_t i = 0; i < sinks.size(); ++i) {
     plugin::CallResult r = sinks[i]->start(hub.stateCallback(i));
     if (!r.ok()) {
       Log::error(kComponent, "sink " + sinks[i]->displayName() + " failed to start: " + r.describe() +
                                  "; nothing was started");
-      stopSinks();
-      return 1;
+      stopSinks(sinks);
+      return false;
     }
   }
   hub.start();
+  return true;
+}
 
+ReconcilerOptions reconcilerOptions(const config::Config& cfg, bool runtimeHasEvents,
+                                    const std::string& runtimeName) {
   ReconcilerOptions opts;
   opts.sync.nodeName = cfg.nodeName;
   opts.sync.hostIP = detectHostIP();
@@ -134,46 +123,55 @@ int runDaemon(const config::Config& cfg) {
   opts.sync.nowUnixNs = wallNowNs;
   opts.sync.monotonicNs = monotonicNowNs;
   opts.relistPeriod =
-      std::chrono::seconds(cfg.relistSeconds > 0 ? cfg.relistSeconds : (plugins.runtime->hasEvents() ? 10 : 1));
+      std::chrono::seconds(cfg.relistSeconds > 0 ? cfg.relistSeconds : (runtimeHasEvents ? 10 : 1));
   opts.backoffInitial = std::chrono::milliseconds(cfg.restartBackoffInitialMs);
   opts.backoffMax = std::chrono::milliseconds(cfg.restartBackoffMaxMs);
-  std::vector<std::string> kinds;
-  for (const auto& s : plugins.sources) kinds.push_back(s.source);
-  Reconciler reconciler(opts, runtime, hub, kinds);
+  return opts;
+}
 
-  Log::info(kComponent, "podwarden " PODWARDEN_VERSION " running as node " + cfg.nodeName + " (host IP " +
-                            opts.sync.hostIP + ")");
-  if (plugins.runtime->hasEvents()) {
-    plugin::CallResult r = plugins.runtime->watchEvents([&](std::string ev) { reconciler.runtimeEvent(ev); });
-    if (r.status == PW_UNIMPLEMENTED) {
-      Log::info(kComponent, "the runtime has no event stream; changes are seen by the relist every " +
-                                std::to_string(opts.relistPeriod.count() / 1000) + " s");
-    } else if (!r.ok()) {
-      Log::warning(kComponent, "runtime events unavailable (" + r.describe() + "); relying on relists");
-    }
-  } else {
-    Log::info(kComponent, "the runtime has no event stream; changes are seen by the relist every " +
-                              std::to_string(opts.relistPeriod.count() / 1000) + " s");
+void watchRuntimeEvents(plugin::RuntimeInstance& runtime, Reconciler& reconciler,
+                        std::chrono::milliseconds relist) {
+  const std::string relisting = "the runtime has no event stream; changes are seen by the relist every " +
+                                std::to_string(relist.count() / 1000) + " s";
+  if (!runtime.hasEvents()) {
+    Log::info(kComponent, relisting);
+    return;
   }
-  bool sourceFailed = false;
+  plugin::CallResult r = runtime.watchEvents([&reconciler](std::string ev) { reconciler.runtimeEvent(ev); });
+  if (r.status == PW_UNIMPLEMENTED) {
+    Log::info(kComponent, relisting);
+  } else if (!r.ok()) {
+    Log::warning(kComponent, "runtime events unavailable (" + r.describe() + "); relying on relists");
+  }
+}
+
+// Starts every source; false (with each failure logged) when one failed to start.
+bool startSources(config::LoadedPlugins& plugins, Reconciler& reconciler) {
+  bool ok = true;
   for (size_t i = 0; i < plugins.sources.size(); ++i) {
     plugin::CallResult r = plugins.sources[i].instance->start(
         [&reconciler, i](std::vector<plugin::ManifestDoc> docs) { reconciler.updateSource(i, std::move(docs)); });
     if (!r.ok()) {
       Log::error(kComponent, "source " + plugins.sources[i].name + " failed to start: " + r.describe());
-      sourceFailed = true;
+      ok = false;
     }
   }
-  if (sourceFailed) {
-    for (auto& s : plugins.sources) s.instance->stop();
-    plugins.runtime->unwatchEvents();
-    hub.stop();
-    stopSinks();
-    return 1;
-  }
+  return ok;
+}
 
+// The reverse of the start order; the hub first, so that no report/remove runs any more.
+void stopAll(config::LoadedPlugins& plugins, StatusHub& hub,
+             const std::vector<plugin::SinkInstance*>& sinks) {
+  for (auto& s : plugins.sources) s.instance->stop();
+  plugins.runtime->unwatchEvents();
+  hub.stop();
+  stopSinks(sinks);
+}
+
+// Runs the reconciler until SIGTERM or SIGINT.
+void runUntilSignalled(Reconciler& reconciler, sigset_t signals, const std::string& nodeName) {
   // Type=notify: ready once every source has started (their first snapshots are on the way).
-  systemdNotify("READY=1\nSTATUS=running as node " + cfg.nodeName);
+  systemdNotify("READY=1\nSTATUS=running as node " + nodeName);
   std::thread signalThread([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -183,12 +181,50 @@ int runDaemon(const config::Config& cfg) {
     reconciler.stop();
   });
   reconciler.run();
-
-  for (auto& s : plugins.sources) s.instance->stop();
-  plugins.runtime->unwatchEvents();
-  hub.stop();  // first: no report/remove runs any more
-  stopSinks();
   signalThread.join();
+}
+
+}  // namespace
+
+int runDaemon(const config::Config& cfg) {
+  Log::setLevel(parseLevel(cfg.logLevel));
+  for (const auto& w : cfg.warnings) Log::warning(kComponent, w);
+  const sigset_t signals = blockStopSignals();
+
+  config::LoadedPlugins plugins;
+  try {
+    plugins = config::instantiate(cfg);
+  } catch (const std::exception& e) {
+    Log::error(kComponent, std::string(e.what()) + "; nothing was started");
+    return 1;
+  }
+  for (const auto& s : plugins.skipped) Log::warning(kComponent, "running without an optional plugin: " + s);
+  if (plugins.sources.empty()) {
+    Log::warning(kComponent,
+                 "no manifest source is configured (use --pod-manifest-path DIR or a config file); "
+                 "pods already running for this node will be stopped");
+  }
+  runtime::PluginRuntime runtime(*plugins.runtime);
+  const std::string runtimeName = announceRuntime(runtime, *plugins.runtime);
+
+  std::vector<plugin::SinkInstance*> sinks;
+  for (auto& s : plugins.sinks) sinks.push_back(s.get());
+  StatusHub hub(sinks);
+  if (!startSinks(sinks, hub)) return 1;
+
+  const ReconcilerOptions opts = reconcilerOptions(cfg, plugins.runtime->hasEvents(), runtimeName);
+  std::vector<std::string> kinds;
+  for (const auto& s : plugins.sources) kinds.push_back(s.source);
+  Reconciler reconciler(opts, runtime, hub, kinds);
+  Log::info(kComponent, "podwarden " PODWARDEN_VERSION " running as node " + cfg.nodeName + " (host IP " +
+                            opts.sync.hostIP + ")");
+  watchRuntimeEvents(*plugins.runtime, reconciler, opts.relistPeriod);
+  if (!startSources(plugins, reconciler)) {
+    stopAll(plugins, hub, sinks);
+    return 1;
+  }
+  runUntilSignalled(reconciler, signals, cfg.nodeName);
+  stopAll(plugins, hub, sinks);
   Log::info(kComponent, "stopped");
   return 0;
 }

@@ -1,13 +1,10 @@
 #include "prober/Handlers.h"
 
-#include <Poco/Base64Decoder.h>
-#include <memory>
-
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -15,6 +12,7 @@
 #include <Poco/URI.h>
 
 #include <istream>
+#include <memory>
 #include <sstream>
 
 namespace podwarden::prober {
@@ -40,14 +38,6 @@ std::string readCapped(std::istream& in) {
 
 std::string errorText(const Poco::Exception& e) {
   return e.message().empty() ? e.displayText() : std::string(e.name()) + ": " + e.message();
-}
-
-std::string base64(const std::string& in) {
-  std::istringstream source(in);
-  Poco::Base64Decoder decoder(source);
-  std::ostringstream out;
-  out << decoder.rdbuf();
-  return out.str();
 }
 
 // The kubelet's HTTPS probes do not verify the server's certificate (it is the pod's own, usually
@@ -145,27 +135,16 @@ AttemptResult runTcpSocket(const TcpSocketAction& action, std::chrono::milliseco
   }
 }
 
-AttemptResult runExec(RuntimeClient& runtime, const std::string& containerId, const ExecAction& action,
+AttemptResult runExec(runtime::Runtime& runtime, const std::string& containerId, const ExecAction& action,
                       std::chrono::milliseconds timeout) {
-  json::ObjectPtr request = new json::Object();
-  request->set("containerId", containerId);
-  json::ArrayPtr cmd = new json::Array();
   std::string joined;
-  for (const auto& arg : action.command) {
-    cmd->add(arg);
-    joined += (joined.empty() ? "" : " ") + arg;
-  }
-  request->set("cmd", cmd);
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-  request->set("timeout", static_cast<int64_t>(seconds > 0 ? seconds : 1));
+  for (const auto& arg : action.command) joined += (joined.empty() ? "" : " ") + arg;
   try {
-    // The runtime enforces the probe timeout; the call's own deadline only guards against a stuck plugin.
-    json::ObjectPtr response =
-        runtime.call(plugin::RuntimeCall::kExecSync, request, timeout + std::chrono::seconds(10));
-    std::string output =
-        base64(json::getString(response, "stdout")) + base64(json::getString(response, "stderr"));
-    if (json::getInt(response, "exitCode", -1) == 0) return {ProbeOutcome::kSuccess, output};
-    return {ProbeOutcome::kFailure, output};
+    // The runtime enforces the probe timeout; PluginRuntime's own deadline only guards against a stuck
+    // plugin.
+    const runtime::ExecSyncResult r = runtime.execSync(
+        containerId, action.command, std::chrono::duration_cast<std::chrono::seconds>(timeout));
+    return {r.exitCode == 0 ? ProbeOutcome::kSuccess : ProbeOutcome::kFailure, r.out + r.err};
   } catch (const RuntimeError& e) {
     if (e.status() == PW_DEADLINE_EXCEEDED) {
       return {ProbeOutcome::kFailure, "command \"" + joined + "\" timed out"};

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "prober/ProbeSpec.h"
-#include "reconciler/RuntimeClient.h"
+#include "runtime/Runtime.h"
 
 namespace podwarden::prober {
 
@@ -37,7 +37,7 @@ AttemptResult runTcpSocket(const TcpSocketAction& action, std::chrono::milliseco
 // ExecSync in the container through the runtime; exit code 0 is success, the combined stdout and
 // stderr is the output; the runtime's deadline error is a failure ("command \"...\" timed out"),
 // other runtime errors are Unknown.
-AttemptResult runExec(RuntimeClient& runtime, const std::string& containerId, const ExecAction& action,
+AttemptResult runExec(runtime::Runtime& runtime, const std::string& containerId, const ExecAction& action,
                       std::chrono::milliseconds timeout);
 
 }  // namespace podwarden::prober

@@ -41,7 +41,7 @@ const char* outcomeName(ProbeOutcome o) {
 
 }  // namespace
 
-ProbeManager::ProbeManager(RuntimeClient& runtime, std::function<int64_t()> monotonicNs,
+ProbeManager::ProbeManager(runtime::Runtime& runtime, std::function<int64_t()> monotonicNs,
                            std::function<void(std::string uid)> onChange, Options options)
     : runtime_(runtime),
       now_(std::move(monotonicNs)),

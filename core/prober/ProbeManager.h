@@ -38,7 +38,7 @@
 
 #include "prober/Handlers.h"
 #include "prober/ProbeSpec.h"
-#include "reconciler/RuntimeClient.h"
+#include "runtime/Runtime.h"
 #include "util/Json.h"
 
 namespace podwarden::prober {
@@ -86,9 +86,9 @@ class ProbeManager {
 
   // `runtime` must outlive the manager. `monotonicNs` is the clock (nanoseconds, never going back).
   // `onChange(uid)` is called whenever a result of one of the pod's containers flips.
-  ProbeManager(RuntimeClient& runtime, std::function<int64_t()> monotonicNs,
+  ProbeManager(runtime::Runtime& runtime, std::function<int64_t()> monotonicNs,
                std::function<void(std::string uid)> onChange, Options options);
-  ProbeManager(RuntimeClient& runtime, std::function<int64_t()> monotonicNs,
+  ProbeManager(runtime::Runtime& runtime, std::function<int64_t()> monotonicNs,
                std::function<void(std::string uid)> onChange)
       : ProbeManager(runtime, std::move(monotonicNs), std::move(onChange), Options()) {}
   ~ProbeManager();
@@ -160,7 +160,7 @@ class ProbeManager {
   void removeContainerLocked(const std::string& containerId);
   void finish(const Job& job, const AttemptResult& attempt);
 
-  RuntimeClient& runtime_;
+  runtime::Runtime& runtime_;
   std::function<int64_t()> now_;
   std::function<void(std::string)> onChange_;
   Options options_;

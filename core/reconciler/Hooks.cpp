@@ -1,6 +1,5 @@
 #include "reconciler/Hooks.h"
 
-#include <Poco/Base64Decoder.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -11,38 +10,27 @@ namespace podwarden {
 
 namespace {
 
-std::string base64Decode(const std::string& text) {
-  std::istringstream in(text);
-  Poco::Base64Decoder decoder(in);
-  std::string out;
-  char c;
-  while (decoder.get(c)) out += c;
-  return out;
-}
-
 std::string trimmed(std::string s, size_t max) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   if (s.size() > max) s = s.substr(0, max) + "...";
   return s;
 }
 
-HookResult execHandler(RuntimeClient& runtime, const std::string& containerId, const json::ObjectPtr& exec,
+HookResult execHandler(runtime::Runtime& runtime, const std::string& containerId, const json::ObjectPtr& exec,
                        std::chrono::milliseconds timeout) {
   HookResult r;
-  json::ObjectPtr req = new json::Object();
-  req->set("containerId", containerId);
-  req->set("cmd", json::getArray(exec, "command").isNull() ? json::ArrayPtr(new json::Array())
-                                                            : json::getArray(exec, "command"));
-  req->set("timeout", std::max<int64_t>(1, timeout.count() / 1000));
+  std::vector<std::string> cmd;
+  json::ArrayPtr command = json::getArray(exec, "command");
+  for (size_t i = 0; command && i < command->size(); ++i)
+    cmd.push_back(command->get(static_cast<unsigned>(i)).toString());
   try {
-    json::ObjectPtr resp =
-        runtime.call(plugin::RuntimeCall::kExecSync, req, timeout + std::chrono::seconds(5));
-    int64_t code = json::getInt(resp, "exitCode", 0);
-    if (code != 0) {
+    const runtime::ExecSyncResult result =
+        runtime.execSync(containerId, cmd, std::chrono::duration_cast<std::chrono::seconds>(timeout));
+    if (result.exitCode != 0) {
       r.ok = false;
-      std::string output = trimmed(base64Decode(json::getString(resp, "stdout")) +
-                                       base64Decode(json::getString(resp, "stderr")), 512);
-      r.message = "command exited with " + std::to_string(code) + (output.empty() ? "" : ": " + output);
+      std::string output = trimmed(result.out + result.err, 512);
+      r.message =
+          "command exited with " + std::to_string(result.exitCode) + (output.empty() ? "" : ": " + output);
     }
   } catch (const RuntimeError& e) {
     r.ok = false;
@@ -117,9 +105,9 @@ HookResult httpHandler(const json::ObjectPtr& get, const json::ArrayPtr& ports, 
 
 }  // namespace
 
-HookResult runLifecycleHandler(RuntimeClient& runtime, const std::string& containerId, const json::ObjectPtr& handler,
-                               const json::ArrayPtr& ports, const std::string& podIP,
-                               std::chrono::milliseconds timeout) {
+HookResult runLifecycleHandler(runtime::Runtime& runtime, const std::string& containerId,
+                               const json::ObjectPtr& handler, const json::ArrayPtr& ports,
+                               const std::string& podIP, std::chrono::milliseconds timeout) {
   if (json::has(handler, "exec")) return execHandler(runtime, containerId, json::getObject(handler, "exec"), timeout);
   if (json::has(handler, "httpGet")) return httpHandler(json::getObject(handler, "httpGet"), ports, podIP, timeout);
   HookResult r;

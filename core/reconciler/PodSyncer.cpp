@@ -10,8 +10,6 @@
 
 namespace podwarden {
 
-using plugin::RuntimeCall;
-
 namespace {
 
 constexpr const char* kComponent = "pods";
@@ -32,7 +30,7 @@ struct PodSyncer::Run {
   PodRuntimeState& state;
   PodActions& actions;
   std::string who;
-  json::ObjectPtr sandboxConfig;
+  std::optional<runtime::PodSandboxConfig> sandboxConfig;  // translated once per sync, when first needed
   std::map<std::string, std::future<bool>> images;  // image -> present (asked while the sandbox starts)
   std::optional<std::string> podIP;                 // for hooks: asked once, when first needed
 
@@ -43,7 +41,7 @@ struct PodSyncer::Run {
   }
 };
 
-PodSyncer::PodSyncer(RuntimeClient& runtime, Backoff& backoff, SyncOptions options,
+PodSyncer::PodSyncer(runtime::Runtime& runtime, Backoff& backoff, SyncOptions options,
                      prober::ProbeManager* probes)
     : runtime_(runtime), backoff_(backoff), opts_(std::move(options)), probes_(probes) {}
 
@@ -96,7 +94,7 @@ PodObservation PodSyncer::observe(const PodIntent& pod, PodRuntimeState& state) 
       auto it = groups.find(spec.name);
       if (it == groups.end() || it->second.front().state == ContainerState::kCreated) continue;
       const ContainerInfo& latest = it->second.front();
-      const ContainerDetail& d = o.details[latest.id] = containerDetail(runtime_, latest.id);
+      const ContainerDetail& d = o.details[latest.id] = runtime_.containerStatus(latest.id);
       if (probes_ && d.state == ContainerState::kRunning) o.probes[latest.id] = probes_->result(latest.id);
     }
   }
@@ -106,7 +104,8 @@ PodObservation PodSyncer::observe(const PodIntent& pod, PodRuntimeState& state) 
 void PodSyncer::execute(Run& run) {
   prepareSandbox(run);
   if (run.actions.finished) return;
-  run.sandboxConfig = cri::sandboxConfig(run.pod.pod, run.actions.sandboxAttempt, opts_.translate);
+  if (!run.sandboxConfig)
+    run.sandboxConfig = cri::sandboxConfig(run.pod.pod, run.actions.sandboxAttempt, opts_.translate);
   for (const auto& step : run.actions.steps) runStep(run, step);
 }
 
@@ -124,11 +123,10 @@ void PodSyncer::prepareSandbox(Run& run) {
     state.sandboxId = a.sandboxId;
     return;
   }
-  for (const auto& id : a.containersToRemove)
-    runtime_.call(RuntimeCall::kRemoveContainer, idRequest("containerId", id));
+  for (const auto& id : a.containersToRemove) runtime_.removeContainer(id);
   for (const auto& id : a.sandboxesToRemove) {
-    runtime_.call(RuntimeCall::kStopPodSandbox, idRequest("podSandboxId", id));
-    runtime_.call(RuntimeCall::kRemovePodSandbox, idRequest("podSandboxId", id));
+    runtime_.stopPodSandbox(id);
+    runtime_.removePodSandbox(id);
   }
   // A new sandbox means every container will be created: ask for their images while the sandbox starts.
   for (const auto* specs : {&run.pod.initContainers, &run.pod.containers}) {
@@ -136,7 +134,7 @@ void PodSyncer::prepareSandbox(Run& run) {
       std::string image = json::getString(spec.spec, "image");
       if (image.empty() || run.images.count(image)) continue;
       run.images.emplace(
-          image, std::async(std::launch::async, [this, image] { return imagePresent(runtime_, image); }));
+          image, std::async(std::launch::async, [this, image] { return runtime_.imagePresent(image); }));
     }
   }
   std::string volumeErrors;
@@ -148,10 +146,8 @@ void PodSyncer::prepareSandbox(Run& run) {
     }
   }
   if (!volumeErrors.empty()) throw RuntimeError(PW_FAILED_PRECONDITION, volumeErrors);
-  json::ObjectPtr req = new json::Object();
-  req->set("config", cri::sandboxConfig(run.pod.pod, a.sandboxAttempt, opts_.translate));
-  req->set("runtimeHandler", "");
-  state.sandboxId = json::getString(runtime_.call(RuntimeCall::kRunPodSandbox, req), "podSandboxId");
+  run.sandboxConfig = cri::sandboxConfig(run.pod.pod, a.sandboxAttempt, opts_.translate);
+  state.sandboxId = runtime_.runPodSandbox(*run.sandboxConfig);
   Log::info(kComponent, run.who + ": sandbox " + shortId(state.sandboxId) + " started (attempt " +
                             std::to_string(a.sandboxAttempt) + ")");
 }
@@ -168,7 +164,7 @@ void PodSyncer::runStep(Run& run, const ContainerStep& step) {
       startContainer(run, step);
       return;
     case Kind::kStartCreated:
-      runtime_.call(RuntimeCall::kStartContainer, idRequest("containerId", step.id));
+      runtime_.startContainer(step.id);
       run.state.knownContainers.insert(step.id);
       Log::info(kComponent, prefix + " started (" + shortId(step.id) + ")");
       return;
@@ -179,7 +175,7 @@ void PodSyncer::runStep(Run& run, const ContainerStep& step) {
       stopGracefully(step.id, step.name, step.preStop, step.ports, *run.podIP, run.pod.graceSeconds, run.who);
       return;
     case Kind::kRemove:
-      runtime_.call(RuntimeCall::kRemoveContainer, idRequest("containerId", step.id));
+      runtime_.removeContainer(step.id);
       if (!step.note.empty()) Log::info(kComponent, run.who + ": " + step.note);
       return;
     case Kind::kAdopt:
@@ -195,7 +191,7 @@ bool PodSyncer::pullImage(Run& run, const ContainerStep& step) {
   auto prefetched = run.images.find(image);
   const bool present = prefetched != run.images.end() && prefetched->second.valid()
                            ? prefetched->second.get()
-                           : imagePresent(runtime_, image);
+                           : runtime_.imagePresent(image);
   const std::string pullKey = "pull/" + run.pod.uid + "/" + step.name;
   std::chrono::milliseconds left(0);
   const bool inBackoff = backoff_.inBackoffSinceLastFailure(pullKey, opts_.monotonicNs(), &left);
@@ -215,11 +211,7 @@ bool PodSyncer::pullImage(Run& run, const ContainerStep& step) {
       break;
   }
   try {
-    json::ObjectPtr req = new json::Object();
-    json::ObjectPtr spec = new json::Object();
-    spec->set("image", image);
-    req->set("image", spec);
-    runtime_.call(RuntimeCall::kPullImage, req, std::chrono::minutes(5));
+    runtime_.pullImage(image);
     Log::info(kComponent, run.who + ": pulled image " + image + " for container " + step.name);
     return true;
   } catch (const RuntimeError& e) {
@@ -234,24 +226,22 @@ bool PodSyncer::pullImage(Run& run, const ContainerStep& step) {
 bool PodSyncer::startContainer(Run& run, const ContainerStep& step) {
   const std::string prefix = run.who + ": container " + step.name;
   if (!pullImage(run, step)) return false;
-  json::ObjectPtr req = new json::Object();
+  runtime::ContainerConfig config;
   try {
-    req->set("config", cri::containerConfig(run.pod.pod, step.spec->spec, static_cast<uint32_t>(step.attempt),
-                                            opts_.translate));
+    config = cri::containerConfig(run.pod.pod, step.spec->spec, static_cast<uint32_t>(step.attempt),
+                                  opts_.translate);
   } catch (const cri::TranslateError& e) {
     run.wait(step.name, "CreateContainerConfigError", e.what(), std::nullopt);
     return false;
   }
-  req->set("podSandboxId", run.state.sandboxId);
-  req->set("sandboxConfig", run.sandboxConfig);
   // Create, then start; either failure is retried in 10 s.
   const char* failure = "CreateContainerError";
   std::string id;
   try {
-    id = json::getString(runtime_.call(RuntimeCall::kCreateContainer, req), "containerId");
+    id = runtime_.createContainer(run.state.sandboxId, config, *run.sandboxConfig);
     run.state.knownContainers.insert(id);
     failure = "RunContainerError";
-    runtime_.call(RuntimeCall::kStartContainer, idRequest("containerId", id));
+    runtime_.startContainer(id);
   } catch (const RuntimeError& e) {
     run.wait(step.name, failure, e.what(), kRetryAfterError);
     Log::warning(kComponent, prefix + ": " + e.what());
@@ -269,9 +259,7 @@ bool PodSyncer::startContainer(Run& run, const ContainerStep& step) {
   // The kubelet kills a container whose postStart hook failed; restartPolicy decides what follows.
   Log::warning(kComponent, prefix + ": postStart hook failed: " + r.message + "; killing it");
   run.state.exitReasons[id] = {"FailedPostStartHook", "PostStartHookError: " + r.message};
-  json::ObjectPtr stop = idRequest("containerId", id);
-  stop->set("timeout", run.pod.graceSeconds);
-  runtime_.call(RuntimeCall::kStopContainer, stop, std::chrono::seconds(run.pod.graceSeconds + 60));
+  runtime_.stopContainer(id, run.pod.graceSeconds);
   return false;
 }
 
@@ -302,7 +290,7 @@ SyncResult PodSyncer::report(const PodIntent& pod, PodRuntimeState& state, const
       for (size_t i = 0; i < it->second.size() && i < 2; ++i) {
         const std::string& id = it->second[i].id;
         try {
-          observed.details[id] = containerDetail(runtime_, id);
+          observed.details[id] = runtime_.containerStatus(id);
         } catch (const RuntimeError&) {
           break;
         }
@@ -315,7 +303,7 @@ SyncResult PodSyncer::report(const PodIntent& pod, PodRuntimeState& state, const
     observed.podIP = opts_.hostIP;
   } else if (!state.sandboxId.empty()) {
     try {
-      observed.podIP = sandboxIP(runtime_, state.sandboxId);
+      observed.podIP = runtime_.podSandboxStatus(state.sandboxId).ip;
     } catch (const RuntimeError&) {
     }
   }
@@ -351,15 +339,13 @@ void PodSyncer::stopGracefully(const std::string& containerId, const std::string
   int64_t spent = duration_cast<seconds>(steady_clock::now() - start).count();
   // The kubelet's minimum: the container always gets 2 s after preStop.
   int64_t left = std::max<int64_t>(graceSeconds - spent, preStop.isNull() ? 0 : 2);
-  json::ObjectPtr req = idRequest("containerId", containerId);
-  req->set("timeout", left);
-  runtime_.call(RuntimeCall::kStopContainer, req, seconds(left + 60));
+  runtime_.stopContainer(containerId, left);
 }
 
 std::string PodSyncer::podIPOf(const std::string& sandboxId, bool hostNetwork) {
   if (hostNetwork || sandboxId.empty()) return opts_.hostIP;
   try {
-    std::string ip = sandboxIP(runtime_, sandboxId);
+    std::string ip = runtime_.podSandboxStatus(sandboxId).ip;
     return ip.empty() ? opts_.hostIP : ip;
   } catch (const RuntimeError&) {
     return opts_.hostIP;
@@ -389,9 +375,9 @@ bool PodSyncer::terminate(const std::string& uid, const std::string& displayName
       }));
     }
     for (auto& f : stops) f.get();
-    for (const auto& s : sandboxes) runtime_.call(RuntimeCall::kStopPodSandbox, idRequest("podSandboxId", s.id));
-    for (const auto& c : containers) runtime_.call(RuntimeCall::kRemoveContainer, idRequest("containerId", c.id));
-    for (const auto& s : sandboxes) runtime_.call(RuntimeCall::kRemovePodSandbox, idRequest("podSandboxId", s.id));
+    for (const auto& s : sandboxes) runtime_.stopPodSandbox(s.id);
+    for (const auto& c : containers) runtime_.removeContainer(c.id);
+    for (const auto& s : sandboxes) runtime_.removePodSandbox(s.id);
     try {
       cri::removePodDir(uid, opts_.translate);
     } catch (const std::exception& e) {

@@ -22,7 +22,7 @@
 #include "prober/ProbeManager.h"
 #include "reconciler/Backoff.h"
 #include "reconciler/PodActions.h"
-#include "reconciler/RuntimeClient.h"
+#include "runtime/Runtime.h"
 #include "util/Json.h"
 
 namespace podwarden {
@@ -62,7 +62,8 @@ class PodSyncer {
  public:
   // `probes` (may be null: no probing) gets every pod's running containers after each sync; its results
   // decide `ready`/`started` and liveness kills.
-  PodSyncer(RuntimeClient& runtime, Backoff& backoff, SyncOptions options, prober::ProbeManager* probes = nullptr);
+  PodSyncer(runtime::Runtime& runtime, Backoff& backoff, SyncOptions options,
+            prober::ProbeManager* probes = nullptr);
 
   // Syncs `pod` (UID pod.uid) and returns its status. Never throws for runtime or volume failures: they
   // become the status (waiting reasons, pod message) and a requeue.
@@ -96,7 +97,7 @@ class PodSyncer {
                       const std::string& who);
   // The IP hooks and probes reach the pod at: the host's for hostNetwork, else the sandbox's.
   std::string podIPOf(const std::string& sandboxId, bool hostNetwork);
-  RuntimeClient& runtime_;
+  runtime::Runtime& runtime_;
   Backoff& backoff_;
   SyncOptions opts_;
   prober::ProbeManager* probes_;

@@ -12,7 +12,7 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-Reconciler::Reconciler(ReconcilerOptions options, RuntimeClient& runtime, StatusHub& hub,
+Reconciler::Reconciler(ReconcilerOptions options, runtime::Runtime& runtime, StatusHub& hub,
                        std::vector<std::string> sourceKinds)
     : opts_(std::move(options)),
       hub_(hub),
@@ -242,99 +242,110 @@ void Reconciler::applySnapshot(size_t source, std::vector<plugin::ManifestDoc> d
   old = std::move(next);
 }
 
-void Reconciler::recomputeDesired() {
-  // Candidates in a stable order: source, then origin (lexicographic, like the kubelet's listing).
+namespace {
+
+struct DesiredSet {
+  std::map<std::string, const manifest::StaticPod*> pods;  // by UID
+  std::vector<manifest::Problem> duplicates;
+  std::vector<std::string> duplicateSources;  // the source kind of each duplicate
+};
+
+// Which pod each <name>_<namespace> stands for when several manifests define it: the one already running
+// keeps running; otherwise the first in a stable order (source, then origin, lexicographic like the
+// kubelet's listing) wins. The others are reported as duplicates.
+template <typename Origins, typename IsRunning>
+DesiredSet chooseDesired(const Origins& origins, IsRunning isRunning) {
   struct Candidate {
     const manifest::StaticPod* pod;
     std::string origin;
   };
-  duplicateSources_.clear();
   std::map<std::string, std::vector<Candidate>> byFullName;
-  for (size_t s = 0; s < origins_.size(); ++s) {
-    for (const auto& kv : origins_[s]) {
-      for (const auto& pod : kv.second.good) byFullName[pod.fullName()].push_back({&pod, kv.first});
+  for (const auto& source : origins) {
+    for (const auto& [origin, o] : source) {
+      for (const auto& pod : o.good) byFullName[pod.fullName()].push_back({&pod, origin});
     }
   }
-  std::map<std::string, const manifest::StaticPod*> desired;  // by UID
-  std::vector<manifest::Problem> dups;
-  for (auto& kv : byFullName) {
-    auto& cands = kv.second;
-    // The pod that is already running keeps running; otherwise the first in order wins.
+  DesiredSet out;
+  for (const auto& [fullName, cands] : byFullName) {
     size_t win = 0;
-    for (size_t i = 0; i < cands.size(); ++i) {
-      auto it = pods_.find(cands[i].pod->uid);
-      if (it != pods_.end() && it->second.desired) {
-        win = i;
-        break;
-      }
-    }
+    while (win < cands.size() && !isRunning(cands[win].pod->uid)) ++win;
+    const bool running = win < cands.size();
+    if (!running) win = 0;
     for (size_t i = 0; i < cands.size(); ++i) {
       if (i == win) continue;
       manifest::Problem p;
       p.origin = cands[i].origin;
       p.field = "metadata.name";
-      bool running = pods_.count(cands[win].pod->uid) && pods_.at(cands[win].pod->uid).desired;
       p.message = "duplicate pod name " + cands[i].pod->ns + "/" + cands[i].pod->manifestName + ": " +
                   cands[win].origin + " defines it too and wins (" +
-                  (running ? std::string("its pod is already running") : std::string("it comes first in order")) +
+                  (running ? "its pod is already running" : "it comes first in order") +
                   "); this manifest is ignored";
-      dups.push_back(p);
-      duplicateSources_.push_back(cands[i].pod->ref.source);
+      out.duplicates.push_back(p);
+      out.duplicateSources.push_back(cands[i].pod->ref.source);
     }
-    desired[cands[win].pod->uid] = cands[win].pod;
+    out.pods[cands[win].pod->uid] = cands[win].pod;
   }
-  // Log duplicate findings when they change.
-  auto key = [](const std::vector<manifest::Problem>& v) {
-    std::string k;
-    for (const auto& p : v) k += p.toString() + "\n";
-    return k;
-  };
-  if (key(dups) != key(duplicateErrors_)) {
-    for (const auto& p : dups) Log::error("manifest", p.toString());
-  }
-  duplicateErrors_ = std::move(dups);
+  return out;
+}
 
-  // Removed pods.
-  for (auto& kv : pods_) {
-    PodEntry& e = kv.second;
-    if (e.desired && !desired.count(kv.first)) {
-      e.desired = false;
-      e.graceSeconds = json::getInt(json::getObject(e.pod.pod, "spec"), "terminationGracePeriodSeconds", 30);
-      Log::info(kComponent, "pod " + e.pod.ns + "/" + e.pod.name + " (" + kv.first + ") removed from " +
-                                e.pod.ref.origin + "; stopping it");
-      dispatch(kv.first);
-    }
+std::string problemsKey(const std::vector<manifest::Problem>& problems) {
+  std::string k;
+  for (const auto& p : problems) k += p.toString() + "\n";
+  return k;
+}
+
+}  // namespace
+
+void Reconciler::recomputeDesired() {
+  DesiredSet desired = chooseDesired(origins_, [this](const std::string& uid) {
+    auto it = pods_.find(uid);
+    return it != pods_.end() && it->second.desired;
+  });
+  // Duplicate findings are logged when they change.
+  if (problemsKey(desired.duplicates) != problemsKey(duplicateErrors_)) {
+    for (const auto& p : desired.duplicates) Log::error("manifest", p.toString());
   }
-  // New and updated pods.
-  for (const auto& kv : desired) {
-    const manifest::StaticPod& sp = *kv.second;
-    auto seen = firstSeen_.emplace(sp.uid, opts_.sync.nowUnixNs()).first->second;
-    manifest::StaticPod copy = sp;
-    copy.pod = json::deepCopy(sp.pod);
-    json::ensureObject(json::ensureObject(copy.pod, "metadata"), "annotations")
-        ->set("kubernetes.io/config.seen", json::rfc3339Nano(seen));
-    auto it = pods_.find(sp.uid);
-    if (it == pods_.end()) {
-      PodEntry e;
-      e.pod = std::move(copy);
-      e.state.knownAbsent = runtimeUids_ && !runtimeUids_->count(sp.uid);
-      Log::info(kComponent, "pod " + sp.ns + "/" + sp.name + " (" + sp.uid + ") added from " + sp.ref.origin);
-      pods_.emplace(sp.uid, std::move(e));
-      dispatch(sp.uid);
-    } else if (!it->second.desired || it->second.pod.configHash != sp.configHash) {
-      // A pinned UID whose content changed, or a pod that came back before its termination finished.
-      if (it->second.desired) {
-        Log::info(kComponent, "pod " + sp.ns + "/" + sp.name + " (" + sp.uid + ") changed in " + sp.ref.origin +
-                                  " (pinned uid: updating in place)");
-      }
-      it->second.pod = std::move(copy);
-      it->second.desired = true;
-      dispatch(sp.uid);
-    } else {
-      it->second.pod.ref = sp.ref;
-    }
+  duplicateErrors_ = std::move(desired.duplicates);
+  duplicateSources_ = std::move(desired.duplicateSources);
+
+  for (auto& [uid, e] : pods_) {
+    if (!e.desired || desired.pods.count(uid)) continue;
+    e.desired = false;
+    e.graceSeconds = json::getInt(json::getObject(e.pod.pod, "spec"), "terminationGracePeriodSeconds", 30);
+    Log::info(kComponent, "pod " + e.pod.ns + "/" + e.pod.name + " (" + uid + ") removed from " +
+                              e.pod.ref.origin + "; stopping it");
+    dispatch(uid);
   }
+  for (const auto& kv : desired.pods) addOrUpdate(*kv.second);
   publishErrors();
+}
+
+void Reconciler::addOrUpdate(const manifest::StaticPod& sp) {
+  const int64_t seen = firstSeen_.emplace(sp.uid, opts_.sync.nowUnixNs()).first->second;
+  manifest::StaticPod copy = sp;
+  copy.pod = json::deepCopy(sp.pod);
+  json::ensureObject(json::ensureObject(copy.pod, "metadata"), "annotations")
+      ->set("kubernetes.io/config.seen", json::rfc3339Nano(seen));
+  auto it = pods_.find(sp.uid);
+  if (it == pods_.end()) {
+    PodEntry e;
+    e.pod = std::move(copy);
+    e.state.knownAbsent = runtimeUids_ && !runtimeUids_->count(sp.uid);
+    Log::info(kComponent, "pod " + sp.ns + "/" + sp.name + " (" + sp.uid + ") added from " + sp.ref.origin);
+    pods_.emplace(sp.uid, std::move(e));
+    dispatch(sp.uid);
+  } else if (!it->second.desired || it->second.pod.configHash != sp.configHash) {
+    // A pinned UID whose content changed, or a pod that came back before its termination finished.
+    if (it->second.desired) {
+      Log::info(kComponent, "pod " + sp.ns + "/" + sp.name + " (" + sp.uid + ") changed in " + sp.ref.origin +
+                                " (pinned uid: updating in place)");
+    }
+    it->second.pod = std::move(copy);
+    it->second.desired = true;
+    dispatch(sp.uid);
+  } else {
+    it->second.pod.ref = sp.ref;
+  }
 }
 
 void Reconciler::publishErrors() {

@@ -47,7 +47,8 @@ class Reconciler {
  public:
   // `sourceKinds[i]` is the kubernetes.io/config.source value of source i ("file", "http", ...).
   // The runtime client and hub must outlive the reconciler.
-  Reconciler(ReconcilerOptions options, RuntimeClient& runtime, StatusHub& hub, std::vector<std::string> sourceKinds);
+  Reconciler(ReconcilerOptions options, runtime::Runtime& runtime, StatusHub& hub,
+             std::vector<std::string> sourceKinds);
   ~Reconciler();
 
   // A source's complete snapshot. Thread-safe; returns at once.
@@ -98,6 +99,8 @@ class Reconciler {
 
   void applySnapshot(size_t source, std::vector<plugin::ManifestDoc> docs);
   void recomputeDesired();
+  // Starts tracking `sp` (new), or takes its new content (a pinned UID changed, or it came back).
+  void addOrUpdate(const manifest::StaticPod& sp);
   void dispatch(const std::string& uid);
   void finish(Completion c);
   void routeEvent(const std::string& containerId);

@@ -1,7 +1,7 @@
-// RuntimeView.h - what the runtime has of a pod, as typed values: its sandboxes, its containers and their
-// statuses, read through RuntimeClient (CRI JSON at the plugin boundary) in one place.
+// RuntimeView.h - what the runtime has of a pod, as the reconciler reads it: its sandboxes, its containers
+// with what the host recorded in their labels and annotations, and their statuses.
 //
-// PodActions decides from these values and PodStatus reports them; neither sees JSON from the runtime.
+// PodActions decides from these values and PodStatus reports them; neither calls the runtime.
 #pragma once
 
 #include <cstdint>
@@ -10,15 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "reconciler/RuntimeClient.h"
+#include "runtime/Runtime.h"
 #include "util/Json.h"
 
 namespace podwarden {
 
-enum class ContainerState { kCreated, kRunning, kExited, kUnknown };
-
-// CRI's ContainerState names (CONTAINER_RUNNING, ...); anything else is kUnknown.
-ContainerState containerStateFromCri(const std::string& name);
+using runtime::ContainerState;
 
 struct SandboxInfo {
   std::string id;
@@ -39,35 +36,19 @@ struct ContainerInfo {
 };
 
 // ContainerStatus of one container.
-struct ContainerDetail {
-  ContainerState state = ContainerState::kUnknown;
-  int64_t startedAt = 0;   // unix ns; 0 unknown
-  int64_t finishedAt = 0;  // unix ns; 0 unknown
-  int64_t exitCode = 0;
-  std::string reason;
-  std::string message;
-  std::string imageRef;
-};
+using ContainerDetail = runtime::ContainerStatus;
 
 // The instances of one container name, the latest attempt first.
 using ContainerGroups = std::map<std::string, std::vector<ContainerInfo>>;
 ContainerGroups groupByName(const std::vector<ContainerInfo>& containers);
 
 // Runtime calls, each one CRI call. All throw RuntimeError.
-std::vector<SandboxInfo> listSandboxes(RuntimeClient& runtime, const std::string& uid,
+std::vector<SandboxInfo> listSandboxes(runtime::Runtime& runtime, const std::string& uid,
                                        const std::string& node);
-std::vector<ContainerInfo> listContainers(RuntimeClient& runtime, const std::string& uid,
+std::vector<ContainerInfo> listContainers(runtime::Runtime& runtime, const std::string& uid,
                                           const std::string& node);
-ContainerDetail containerDetail(RuntimeClient& runtime, const std::string& id);
-// The sandbox's pod IP; "" when it has none.
-std::string sandboxIP(RuntimeClient& runtime, const std::string& sandboxId);
-// ImageStatus: whether `image` is present.
-bool imagePresent(RuntimeClient& runtime, const std::string& image);
 // Every pod UID with a sandbox or container of `node`, with the grace period its containers recorded (30 s
 // when none did).
-std::map<std::string, int64_t> listPodUids(RuntimeClient& runtime, const std::string& node);
-
-// {"containerId": id} and the like.
-json::ObjectPtr idRequest(const char* key, const std::string& id);
+std::map<std::string, int64_t> listPodUids(runtime::Runtime& runtime, const std::string& node);
 
 }  // namespace podwarden

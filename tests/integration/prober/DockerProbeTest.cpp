@@ -19,13 +19,12 @@
 #include "plugin/Instances.h"
 #include "plugin/PluginLibrary.h"
 #include "prober/ProbeManager.h"
-#include "reconciler/RuntimeClient.h"
+#include "runtime/PluginRuntime.h"
 #include "util/Json.h"
 
 using namespace podwarden;
 using namespace podwarden::prober;
 using podwarden::plugin::PluginLibrary;
-using podwarden::plugin::RuntimeCall;
 using podwarden::plugin::RuntimeInstance;
 
 namespace {
@@ -83,10 +82,9 @@ class DockerProbeTest : public CppUnit::TestFixture {
     instance_ = std::make_unique<RuntimeInstance>(
         library_, "docker", "{\"endpoint\":\"" + dockerHost() + "\",\"sandboxImage\":\"" + kPause + "\"}",
         "test-node");
-    runtime_ = std::make_unique<PluginRuntimeClient>(*instance_);
+    runtime_ = std::make_unique<runtime::PluginRuntime>(*instance_);
     try {
-      runtime_->call(RuntimeCall::kVersion, json::parseObject(R"({"version":"v1"})"),
-                     std::chrono::seconds(10));
+      runtime_->version();
     } catch (const RuntimeError& e) {
       CPPUNIT_FAIL("the test Docker daemon at " + dockerHost() + " does not answer (" + e.what() +
                    "); run tests/scripts/dockerd.sh start (or set PODWARDEN_DOCKER_HOST)");
@@ -109,8 +107,7 @@ class DockerProbeTest : public CppUnit::TestFixture {
     manager_.reset();
     if (runtime_ && !sandboxId_.empty()) {
       try {
-        runtime_->call(RuntimeCall::kRemovePodSandbox,
-                       json::parseObject(R"({"podSandboxId":")" + sandboxId_ + "\"}"));
+        runtime_->removePodSandbox(sandboxId_);
       } catch (const RuntimeError&) {
       }
     }
@@ -187,40 +184,28 @@ class DockerProbeTest : public CppUnit::TestFixture {
     uid_ = randomHex(12);
     port_ = 20000 + static_cast<int>(std::random_device{}() % 20000);
     const std::string pod = "probe-" + uid_.substr(0, 6);
-    const std::string sandboxConfig =
-        R"({"metadata":{"name":")" + pod + R"(","uid":")" + uid_ +
-        R"(","namespace":"default","attempt":0},)"
-        R"("hostname":")" +
-        pod + R"(","logDirectory":"/tmp/podwarden-test-logs/)" + uid_ +
-        R"(",)"
-        R"("labels":{"io.kubernetes.pod.name":")" +
-        pod + R"(","io.kubernetes.pod.uid":")" + uid_ +
-        R"(","io.kubernetes.pod.namespace":"default"},)"
-        R"("linux":{"securityContext":{"namespaceOptions":{"network":"NODE","pid":"CONTAINER","ipc":"POD"}}}})";
-    json::ObjectPtr sandbox =
-        runtime_->call(RuntimeCall::kRunPodSandbox,
-                       json::parseObject(R"({"config":)" + sandboxConfig + R"(,"runtimeHandler":""})"));
-    sandboxId_ = json::getString(sandbox, "podSandboxId");
+    runtime::PodSandboxConfig sandbox;
+    sandbox.metadata = {pod, uid_, "default", 0};
+    sandbox.hostname = pod;
+    sandbox.logDirectory = "/tmp/podwarden-test-logs/" + uid_;
+    sandbox.labels = {{"io.kubernetes.pod.name", pod},
+                      {"io.kubernetes.pod.uid", uid_},
+                      {"io.kubernetes.pod.namespace", "default"}};
+    sandbox.linuxConfig.securityContext.namespaceOptions.network = runtime::NamespaceMode::kNode;
+    sandboxId_ = runtime_->runPodSandbox(sandbox);
     CPPUNIT_ASSERT(!sandboxId_.empty());
     const std::string script =
         "mkdir -p /tmp/www && echo ok > /tmp/www/healthz && touch /tmp/healthy && "
         "echo 0 > /tmp/delay && httpd -p 127.0.0.1:" +
         std::to_string(port_) + " -h /tmp/www && exec sleep 600";
-    json::ObjectPtr config = json::parseObject(
-        R"({"metadata":{"name":"app","attempt":0},"image":{"image":")" + std::string(kBusybox) +
-        R"("},"logPath":"app/0.log","linux":{"securityContext":{"namespaceOptions":{"pid":"CONTAINER"}}}})");
-    json::ArrayPtr command = new json::Array();
-    for (const char* arg : {"sh", "-c"}) command->add(std::string(arg));
-    command->add(script);
-    config->set("command", command);
-    json::ObjectPtr request = new json::Object();
-    request->set("podSandboxId", sandboxId_);
-    request->set("config", config);
-    request->set("sandboxConfig", json::parseObject(sandboxConfig));
-    containerId_ = json::getString(runtime_->call(RuntimeCall::kCreateContainer, request), "containerId");
+    runtime::ContainerConfig config;
+    config.metadata = {"app", 0};
+    config.image = kBusybox;
+    config.logPath = "app/0.log";
+    config.command = std::vector<std::string>{"sh", "-c", script};
+    containerId_ = runtime_->createContainer(sandboxId_, config, sandbox);
     CPPUNIT_ASSERT(!containerId_.empty());
-    runtime_->call(RuntimeCall::kStartContainer,
-                   json::parseObject(R"({"containerId":")" + containerId_ + "\"}"));
+    runtime_->startContainer(containerId_);
     // httpd forks into the background before `sleep` runs; wait until it serves.
     CPPUNIT_ASSERT_MESSAGE("httpd did not start in the container", waitFor([&] {
                              return execExitCode("wget -q -O /dev/null http://127.0.0.1:" +
@@ -241,16 +226,7 @@ class DockerProbeTest : public CppUnit::TestFixture {
   }
 
   int64_t execExitCode(const std::string& script) {
-    json::ObjectPtr request = new json::Object();
-    request->set("containerId", containerId_);
-    json::ArrayPtr cmd = new json::Array();
-    cmd->add(std::string("sh"));
-    cmd->add(std::string("-c"));
-    cmd->add(script);
-    request->set("cmd", cmd);
-    request->set("timeout", 10);
-    return json::getInt(runtime_->call(RuntimeCall::kExecSync, request, std::chrono::seconds(20)), "exitCode",
-                        -1);
+    return runtime_->execSync(containerId_, {"sh", "-c", script}, std::chrono::seconds(10)).exitCode;
   }
 
   void exec(const std::string& script) {
@@ -264,7 +240,7 @@ class DockerProbeTest : public CppUnit::TestFixture {
 
   std::shared_ptr<PluginLibrary> library_;
   std::unique_ptr<RuntimeInstance> instance_;
-  std::unique_ptr<PluginRuntimeClient> runtime_;
+  std::unique_ptr<runtime::PluginRuntime> runtime_;
   std::unique_ptr<ProbeManager> manager_;
   std::string uid_;
   std::string sandboxId_;

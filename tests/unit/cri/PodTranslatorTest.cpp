@@ -8,6 +8,7 @@
 
 #include "CriTestPods.h"
 #include "cri/PodTranslator.h"
+#include "runtime/CriJson.h"
 #include "util/Hash.h"
 
 using namespace podwarden::cri;
@@ -17,6 +18,20 @@ namespace hash = podwarden::hash;
 using test::containerOf;
 using test::makePod;
 using test::objectAt;
+
+namespace {
+
+// The configs as the runtime plugin receives them: the translation and the codec checked together.
+json::ObjectPtr sandboxJson(const json::ObjectPtr& pod, uint32_t attempt, const TranslateOptions& opts) {
+  return podwarden::runtime::crijson::encode(sandboxConfig(pod, attempt, opts));
+}
+
+json::ObjectPtr containerJson(const json::ObjectPtr& pod, const json::ObjectPtr& c, uint32_t restartCount,
+                              const TranslateOptions& opts) {
+  return podwarden::runtime::crijson::encode(containerConfig(pod, c, restartCount, opts));
+}
+
+}  // namespace
 
 class PodTranslatorTest : public CppUnit::TestFixture {
   CPPUNIT_TEST_SUITE(PodTranslatorTest);
@@ -49,7 +64,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"({"hostNetwork":true,"dnsPolicy":"ClusterFirst","containers":[{"name":"app","image":"busybox",)"
         R"("ports":[{"containerPort":80,"protocol":"TCP"}]}]})",
         R"("labels":{"app":"web","tier":"1"},"annotations":{"kubernetes.io/config.source":"file"})");
-    json::ObjectPtr sb = sandboxConfig(pod, 2, opts_);
+    json::ObjectPtr sb = sandboxJson(pod, 2, opts_);
 
     json::ObjectPtr md = json::getObject(sb, "metadata");
     CPPUNIT_ASSERT_EQUAL(std::string("web-node1"), json::getString(md, "name"));
@@ -84,8 +99,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
     json::ObjectPtr published =
         makePod(R"({"hostNetwork":true,"containers":[{"name":"app","image":"busybox",)"
                 R"("ports":[{"containerPort":8080,"hostPort":8080,"protocol":"TCP"}]}]})");
-    CPPUNIT_ASSERT_EQUAL(size_t{1},
-                         json::getArray(sandboxConfig(published, 0, opts_), "portMappings")->size());
+    CPPUNIT_ASSERT_EQUAL(size_t{1}, json::getArray(sandboxJson(published, 0, opts_), "portMappings")->size());
   }
 
   void testPodNetworkSandboxWithHostPorts() {
@@ -95,7 +109,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"({"containerPort":9090,"protocol":"TCP"}]},)"
         R"({"name":"dns","image":"coredns","ports":[{"containerPort":53,"hostPort":5353,"protocol":"UDP",)"
         R"("hostIP":"127.0.0.1"}]}]})");
-    json::ObjectPtr sb = sandboxConfig(pod, 0, opts_);
+    json::ObjectPtr sb = sandboxJson(pod, 0, opts_);
     CPPUNIT_ASSERT_EQUAL(std::string("web-node1"), json::getString(sb, "hostname"));
     CPPUNIT_ASSERT_EQUAL(std::string("POD"),
                          json::getString(objectAt(sb, "linux.securityContext.namespaceOptions"), "network"));
@@ -120,7 +134,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"("sysctls":[{"name":"net.ipv4.ip_unprivileged_port_start","value":"0"}]},)"
         R"("initContainers":[{"name":"setup","image":"busybox","securityContext":{"privileged":true}}],)"
         R"("containers":[{"name":"app","image":"busybox"}]})");
-    json::ObjectPtr sb = sandboxConfig(pod, 0, opts_);
+    json::ObjectPtr sb = sandboxJson(pod, 0, opts_);
     json::ObjectPtr sc = objectAt(sb, "linux.securityContext");
     json::ObjectPtr ns = json::getObject(sc, "namespaceOptions");
     CPPUNIT_ASSERT_EQUAL(std::string("POD"), json::getString(ns, "network"));
@@ -135,7 +149,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
 
     json::ObjectPtr hostPid = makePod(
         R"({"hostPID":true,"shareProcessNamespace":true,"containers":[{"name":"app","image":"busybox"}]})");
-    json::ObjectPtr hostSb = sandboxConfig(hostPid, 0, opts_);
+    json::ObjectPtr hostSb = sandboxJson(hostPid, 0, opts_);
     CPPUNIT_ASSERT_EQUAL(std::string("NODE"),
                          json::getString(objectAt(hostSb, "linux.securityContext.namespaceOptions"), "pid"));
     CPPUNIT_ASSERT(!json::getBool(objectAt(hostSb, "linux.securityContext"), "privileged", true));
@@ -147,23 +161,23 @@ class PodTranslatorTest : public CppUnit::TestFixture {
     json::ObjectPtr pod = json::parseObject(R"({"metadata":{"name":")" + longName +
                                             R"(-node1","namespace":"default",)"
                                             R"("uid":"u1"},"spec":{"containers":[]}})");
-    CPPUNIT_ASSERT_EQUAL(longName + "-no", json::getString(sandboxConfig(pod, 0, opts_), "hostname"));
+    CPPUNIT_ASSERT_EQUAL(longName + "-no", json::getString(sandboxJson(pod, 0, opts_), "hostname"));
     // 62 characters + "-node1": the cut ends in "-", which is trimmed.
     std::string name62(62, 'b');
     pod = json::parseObject(R"({"metadata":{"name":")" + name62 +
                             R"(-node1","namespace":"default","uid":"u1"},)"
                             R"("spec":{"containers":[]}})");
-    CPPUNIT_ASSERT_EQUAL(name62, json::getString(sandboxConfig(pod, 0, opts_), "hostname"));
+    CPPUNIT_ASSERT_EQUAL(name62, json::getString(sandboxJson(pod, 0, opts_), "hostname"));
     // spec.hostname wins.
     pod = makePod(R"({"hostname":"db-0","containers":[]})");
-    CPPUNIT_ASSERT_EQUAL(std::string("db-0"), json::getString(sandboxConfig(pod, 0, opts_), "hostname"));
+    CPPUNIT_ASSERT_EQUAL(std::string("db-0"), json::getString(sandboxJson(pod, 0, opts_), "hostname"));
   }
 
   void testDnsConfig() {
     json::ObjectPtr none = makePod(
         R"({"dnsPolicy":"None","dnsConfig":{"nameservers":["1.1.1.1","9.9.9.9"],"searches":["corp.example"],)"
         R"("options":[{"name":"ndots","value":"2"},{"name":"edns0"}]},"containers":[]})");
-    json::ObjectPtr dns = json::getObject(sandboxConfig(none, 0, opts_), "dnsConfig");
+    json::ObjectPtr dns = json::getObject(sandboxJson(none, 0, opts_), "dnsConfig");
     CPPUNIT_ASSERT(!dns.isNull());
     CPPUNIT_ASSERT_EQUAL(std::string(R"(["1.1.1.1","9.9.9.9"])"),
                          json::stringify(Poco::Dynamic::Var(json::getArray(dns, "servers"))));
@@ -186,7 +200,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
     json::ObjectPtr merged =
         makePod(R"({"dnsPolicy":"Default","dnsConfig":{"nameservers":["1.1.1.1","8.8.8.8","8.8.4.4"],)"
                 R"("searches":["corp.example"],"options":[{"name":"ndots","value":"5"}]},"containers":[]})");
-    dns = json::getObject(sandboxConfig(merged, 0, opts), "dnsConfig");
+    dns = json::getObject(sandboxJson(merged, 0, opts), "dnsConfig");
     std::remove(path);
     CPPUNIT_ASSERT_EQUAL(std::string(R"(["10.0.0.1","1.1.1.1","8.8.8.8"])"),
                          json::stringify(Poco::Dynamic::Var(json::getArray(dns, "servers"))));
@@ -197,7 +211,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
 
     // No dnsConfig for Default / ClusterFirst without spec.dnsConfig: the runtime uses the host's file.
     json::ObjectPtr plain = makePod(R"({"dnsPolicy":"Default","containers":[]})");
-    CPPUNIT_ASSERT(!sandboxConfig(plain, 0, opts_)->has("dnsConfig"));
+    CPPUNIT_ASSERT(!sandboxJson(plain, 0, opts_)->has("dnsConfig"));
   }
 
   void testContainerLabelsAnnotationsAndPaths() {
@@ -209,7 +223,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"("lifecycle":{"preStop":{"exec":{"command":["sleep","5"]}}}}]})",
         R"("labels":{"app":"web"})");
     json::ObjectPtr c = containerOf(pod);
-    json::ObjectPtr cfg = containerConfig(pod, c, 3, opts_);
+    json::ObjectPtr cfg = containerJson(pod, c, 3, opts_);
 
     CPPUNIT_ASSERT_EQUAL(std::string("app"), json::getString(json::getObject(cfg, "metadata"), "name"));
     CPPUNIT_ASSERT_EQUAL(int64_t{3}, json::getInt(json::getObject(cfg, "metadata"), "attempt"));
@@ -247,7 +261,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
     // No ports: no ports annotation.
     json::ObjectPtr bare = makePod(R"({"containers":[{"name":"app","image":"busybox"}]})");
     json::ObjectPtr bareAnn =
-        json::getObject(containerConfig(bare, containerOf(bare), 0, opts_), "annotations");
+        json::getObject(containerJson(bare, containerOf(bare), 0, opts_), "annotations");
     CPPUNIT_ASSERT(!bareAnn->has(kContainerPortsAnnotation));
     CPPUNIT_ASSERT(!bareAnn->has(kPodTerminationGracePeriodAnnotation));
   }
@@ -275,7 +289,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"J("args":["--name=$(POD)","--unknown=$(NOPE)","--cost=$$5","$(PORT)"],)J"
         R"("env":[{"name":"BIN","value":"sh"},{"name":"POD","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}},)"
         R"({"name":"PORT","value":"8080"}]}]})");
-    json::ObjectPtr cfg = containerConfig(pod, containerOf(pod), 0, opts_);
+    json::ObjectPtr cfg = containerJson(pod, containerOf(pod), 0, opts_);
     CPPUNIT_ASSERT_EQUAL(std::string(R"J(["/bin/sh","$(BIN)"])J"),
                          json::stringify(Poco::Dynamic::Var(json::getArray(cfg, "command"))));
     CPPUNIT_ASSERT_EQUAL(std::string(R"J(["--name=web-node1","--unknown=$(NOPE)","--cost=$5","8080"])J"),
@@ -296,7 +310,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"({"name":"d","image":"x","resources":{"requests":{"cpu":"1m"},"limits":{"cpu":"5m"}}},)"
         R"({"name":"e","image":"x","resources":{"requests":{"cpu":"0.5"},"limits":{"memory":"1.5Gi"}}}]})");
     auto resources = [&](size_t i) {
-      return objectAt(containerConfig(pod, containerOf(pod, i), 0, opts_), "linux.resources");
+      return objectAt(containerJson(pod, containerOf(pod, i), 0, opts_), "linux.resources");
     };
 
     json::ObjectPtr a = resources(0);
@@ -333,8 +347,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"("readOnlyRootFilesystem":true,"allowPrivilegeEscalation":false,)"
         R"("capabilities":{"add":["NET_ADMIN","CAP_SYS_TIME"],"drop":["ALL"]}}},)"
         R"({"name":"root","image":"x","securityContext":{"privileged":true}}]})");
-    json::ObjectPtr sc =
-        objectAt(containerConfig(pod, containerOf(pod, 0), 0, opts_), "linux.securityContext");
+    json::ObjectPtr sc = objectAt(containerJson(pod, containerOf(pod, 0), 0, opts_), "linux.securityContext");
     CPPUNIT_ASSERT_EQUAL(int64_t{2000}, json::getInt(json::getObject(sc, "runAsUser"), "value"));
     CPPUNIT_ASSERT_EQUAL(int64_t{3000}, json::getInt(json::getObject(sc, "runAsGroup"), "value"));
     CPPUNIT_ASSERT(!json::getBool(sc, "privileged", true));
@@ -352,7 +365,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
                          json::getString(json::getObject(sc, "namespaceOptions"), "network"));
 
     json::ObjectPtr rootSc =
-        objectAt(containerConfig(pod, containerOf(pod, 1), 0, opts_), "linux.securityContext");
+        objectAt(containerJson(pod, containerOf(pod, 1), 0, opts_), "linux.securityContext");
     CPPUNIT_ASSERT(json::getBool(rootSc, "privileged"));
     CPPUNIT_ASSERT_EQUAL(int64_t{1000}, json::getInt(json::getObject(rootSc, "runAsUser"), "value"));
     CPPUNIT_ASSERT(!rootSc->has("noNewPrivs"));
@@ -369,7 +382,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
         R"({"name":"certs","mountPath":"/ca.crt","subPath":"ca.crt","mountPropagation":"HostToContainer"},)"
         R"({"name":"scratch","mountPath":"/tmp"},)"
         R"J({"name":"scratch","mountPath":"/data","subPathExpr":"data/$(POD)","mountPropagation":"Bidirectional"}]}]})J");
-    json::ArrayPtr mounts = json::getArray(containerConfig(pod, containerOf(pod), 0, opts_), "mounts");
+    json::ArrayPtr mounts = json::getArray(containerJson(pod, containerOf(pod), 0, opts_), "mounts");
     CPPUNIT_ASSERT_EQUAL(size_t{4}, mounts->size());
 
     json::ObjectPtr m0 = mounts->getObject(0);
@@ -398,7 +411,7 @@ class PodTranslatorTest : public CppUnit::TestFixture {
           makePod(R"({"volumes":)" + volumes + R"(,"containers":[{"name":"app","image":"x",)" + extra +
                   R"("volumeMounts":[)" + mount + "]}]}");
       try {
-        containerConfig(pod, containerOf(pod), 0, opts_);
+        containerJson(pod, containerOf(pod), 0, opts_);
       } catch (const TranslateError& e) {
         return std::string(e.what());
       }
@@ -466,20 +479,20 @@ class PodTranslatorTest : public CppUnit::TestFixture {
                                   R"({"name":"B","valueFrom":{"configMapKeyRef":{"name":"c","key":"k"}}}]},)"
                                   R"({"name":"badcpu","image":"x","resources":{"limits":{"cpu":"lots"}}}]})");
     try {
-      containerConfig(pod, containerOf(pod, 1), 0, opts_);
+      containerJson(pod, containerOf(pod, 1), 0, opts_);
       CPPUNIT_FAIL("missing image accepted");
     } catch (const TranslateError& e) {
       CPPUNIT_ASSERT_EQUAL(std::string("spec.containers[1].image"), e.field());
     }
     try {
-      containerConfig(pod, containerOf(pod, 2), 0, opts_);
+      containerJson(pod, containerOf(pod, 2), 0, opts_);
       CPPUNIT_FAIL("configMapKeyRef accepted");
     } catch (const TranslateError& e) {
       CPPUNIT_ASSERT_EQUAL(std::string("spec.containers[2].env[1].valueFrom"), e.field());
       CPPUNIT_ASSERT(std::string(e.what()).find("ConfigMaps or Secrets") != std::string::npos);
     }
     try {
-      containerConfig(pod, containerOf(pod, 3), 0, opts_);
+      containerJson(pod, containerOf(pod, 3), 0, opts_);
       CPPUNIT_FAIL("bad quantity accepted");
     } catch (const TranslateError& e) {
       CPPUNIT_ASSERT_EQUAL(std::string("spec.containers[3].resources.limits.cpu"), e.field());

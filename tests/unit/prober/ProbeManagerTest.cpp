@@ -18,6 +18,7 @@
 
 #include "LocalHttpServer.h"
 #include "prober/ProbeManager.h"
+#include "runtime/PluginRuntime.h"
 #include "util/Json.h"
 
 using namespace podwarden;
@@ -28,13 +29,16 @@ namespace {
 
 constexpr int64_t kSecond = 1000000000LL;
 
-// The manager must not reach the runtime in these tests (no exec probes).
-class NoRuntime : public RuntimeClient {
+// The manager must not reach the runtime in these tests (no exec probes): every call fails.
+class NoRuntime : public runtime::PluginRuntime {
  public:
-  json::ObjectPtr call(plugin::RuntimeCall, const json::ObjectPtr&, std::chrono::milliseconds) override {
-    throw RuntimeError(PW_UNIMPLEMENTED, "no runtime in this test");
-  }
-  using RuntimeClient::call;
+  NoRuntime()
+      : PluginRuntime([](plugin::RuntimeCall, const std::string&, std::chrono::milliseconds) {
+          plugin::CallResult r;
+          r.status = PW_UNIMPLEMENTED;
+          r.err = "no runtime in this test";
+          return r;
+        }) {}
 };
 
 bool waitFor(const std::function<bool()>& pred, int seconds = 20) {

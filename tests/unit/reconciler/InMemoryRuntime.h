@@ -1,18 +1,15 @@
 // InMemoryRuntime.h - a CRI runtime held in memory, for unit tests of the reconciler.
 //
-// Speaks the same request/response JSON as plugins/runtime-docker on the paths PodSyncer uses, with the
-// same edge behaviour: NOT_FOUND for unknown ids on status/start/stop-container, idempotent
-// stop/remove of sandboxes and remove of containers, name conflicts (dockershim names) resolved by
-// removing the leftover, ImageStatus `{}` for an absent image, NOT_FOUND from CreateContainer when the
-// image is absent, reasons "Completed"/"Error" for exited containers. Containers never run anything:
-// they stay running until a test makes them exit (exitContainer) or the syncer stops them.
+// Implements runtime::Runtime on the structs, with the edge behaviour of plugins/runtime-docker: NOT_FOUND
+// for unknown ids on status/start/stop-container, idempotent stop/remove of sandboxes and remove of
+// containers, name conflicts (dockershim names) resolved by removing the leftover, ImageStatus `{}` for an
+// absent image, NOT_FOUND from CreateContainer when the image is absent, reasons "Completed"/"Error" for
+// exited containers. Containers never run anything: they stay running until a test makes them exit
+// (exitContainer) or the syncer stops them.
 //
 // All times come from a FakeClock the test shares with SyncOptions. Thread-safe (PodSyncer::terminate
 // stops containers from several threads).
 #pragma once
-
-#include "reconciler/RuntimeClient.h"
-#include "util/Json.h"
 
 #include <atomic>
 #include <chrono>
@@ -21,10 +18,24 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "plugin/Instances.h"
+#include "runtime/CriJson.h"
+#include "runtime/Runtime.h"
+
+namespace podwarden::runtime {
+
+// For CPPUNIT_ASSERT_EQUAL on states.
+inline std::ostream& operator<<(std::ostream& out, ContainerState state) {
+  return out << crijson::containerStateName(state);
+}
+
+}  // namespace podwarden::runtime
 
 namespace podwarden::test {
 
@@ -43,7 +54,7 @@ class FakeClock {
   std::atomic<int64_t> mono_{5000000000000LL};
 };
 
-using StringMap = std::map<std::string, std::string>;
+using runtime::StringMap;
 
 struct SandboxRecord {
   std::string id;
@@ -66,23 +77,38 @@ struct ContainerRecord {
   int64_t attempt = 0;
   std::string image;
   std::string imageRef;
-  std::string state = "CONTAINER_CREATED";  // CONTAINER_CREATED | CONTAINER_RUNNING | CONTAINER_EXITED
+  runtime::ContainerState state = runtime::ContainerState::kCreated;
   int64_t createdAt = 0, startedAt = 0, finishedAt = 0;
   int64_t exitCode = 0;
   bool oomKilled = false;
   StringMap labels;
   StringMap annotations;
-  json::ObjectPtr config;               // the CreateContainer config as sent
+  runtime::ContainerConfig config;      // the CreateContainer config as sent
   std::vector<int64_t> stopTimeouts;    // the `timeout` of every StopContainer call on it
 };
 
-class InMemoryRuntime : public RuntimeClient {
+class InMemoryRuntime : public runtime::Runtime {
  public:
   explicit InMemoryRuntime(FakeClock& clock) : clock_(clock) {}
 
-  json::ObjectPtr call(plugin::RuntimeCall which, const json::ObjectPtr& request,
-                       std::chrono::milliseconds timeout) override;
-  using RuntimeClient::call;
+  runtime::VersionInfo version() override;
+  std::string runPodSandbox(const runtime::PodSandboxConfig& config) override;
+  void stopPodSandbox(const std::string& id) override;
+  void removePodSandbox(const std::string& id) override;
+  runtime::PodSandboxStatus podSandboxStatus(const std::string& id) override;
+  std::vector<runtime::PodSandbox> listPodSandbox(const StringMap& labelSelector) override;
+  std::string createContainer(const std::string& podSandboxId, const runtime::ContainerConfig& config,
+                              const runtime::PodSandboxConfig& sandboxConfig) override;
+  void startContainer(const std::string& id) override;
+  void stopContainer(const std::string& id, int64_t timeoutSeconds) override;
+  void removeContainer(const std::string& id) override;
+  std::vector<runtime::Container> listContainers(const StringMap& labelSelector) override;
+  runtime::ContainerStatus containerStatus(const std::string& id) override;
+  // Nothing runs in these containers, so there is nothing to exec in: UNIMPLEMENTED.
+  runtime::ExecSyncResult execSync(const std::string& containerId, const std::vector<std::string>& cmd,
+                                   std::chrono::seconds timeout) override;
+  bool imagePresent(const std::string& image) override;
+  void pullImage(const std::string& image) override;
 
   // Images. A present image is found by ImageStatus and usable by CreateContainer; a registry image
   // becomes present when pulled. Pulling anything else fails with NOT_FOUND, as Docker's "pull access
@@ -106,10 +132,11 @@ class InMemoryRuntime : public RuntimeClient {
   void killSandbox(const std::string& id);
   // `docker rm -f` of the sandbox container alone: its containers stay.
   void deleteSandboxOnly(const std::string& id);
-  // Adds a sandbox/container directly (another node's or a leftover pod). Returns the id.
-  std::string runSandbox(const json::ObjectPtr& config);
-  std::string createContainer(const std::string& sandboxId, const json::ObjectPtr& config,
-                              const json::ObjectPtr& sandboxConfig, bool start);
+  // Adds a sandbox/container directly (another node's or a leftover pod), not counted as calls. Returns the
+  // id.
+  std::string runSandbox(const runtime::PodSandboxConfig& config);
+  std::string createContainer(const std::string& sandboxId, const runtime::ContainerConfig& config,
+                              const runtime::PodSandboxConfig& sandboxConfig, bool start);
 
   std::vector<SandboxRecord> sandboxes() const;
   std::vector<ContainerRecord> containers() const;
@@ -121,27 +148,13 @@ class InMemoryRuntime : public RuntimeClient {
   std::vector<std::pair<std::string, int64_t>> stopLog() const;
 
  private:
-  json::ObjectPtr dispatch(plugin::RuntimeCall which, const json::ObjectPtr& req);
-  json::ObjectPtr runPodSandbox(const json::ObjectPtr& req);
-  json::ObjectPtr stopPodSandbox(const json::ObjectPtr& req);
-  json::ObjectPtr removePodSandbox(const json::ObjectPtr& req);
-  json::ObjectPtr podSandboxStatus(const json::ObjectPtr& req);
-  json::ObjectPtr listPodSandbox(const json::ObjectPtr& req);
-  json::ObjectPtr createContainerCall(const json::ObjectPtr& req);
-  json::ObjectPtr startContainer(const json::ObjectPtr& req);
-  json::ObjectPtr stopContainer(const json::ObjectPtr& req);
-  json::ObjectPtr removeContainer(const json::ObjectPtr& req);
-  json::ObjectPtr listContainers(const json::ObjectPtr& req);
-  json::ObjectPtr containerStatus(const json::ObjectPtr& req);
-  json::ObjectPtr imageStatus(const json::ObjectPtr& req);
-  json::ObjectPtr pullImage(const json::ObjectPtr& req);
-  json::ObjectPtr version(const json::ObjectPtr& req);
-
-  std::string runSandboxLocked(const json::ObjectPtr& config);
-  std::string createContainerLocked(const std::string& sandboxId, const json::ObjectPtr& config,
-                                    const json::ObjectPtr& sandboxConfig);
+  // Takes the lock, counts the call and throws a queued failure of `which`.
+  std::unique_lock<std::mutex> enter(plugin::RuntimeCall which);
+  std::string runSandboxLocked(const runtime::PodSandboxConfig& config);
+  std::string createContainerLocked(const std::string& sandboxId, const runtime::ContainerConfig& config,
+                                    const runtime::PodSandboxConfig& sandboxConfig);
   void startLocked(ContainerRecord& c);
-  void removeContainerLocked(const std::string& id);
+  ContainerRecord& containerLocked(const std::string& id, const char* what);
   std::string newId();
   static std::string imageId(const std::string& ref);
 
@@ -157,6 +170,44 @@ class InMemoryRuntime : public RuntimeClient {
   uint64_t nextId_ = 1;
   int nextIp_ = 2;
   int64_t stopExitCode_ = 143;
+};
+
+// Forwards every call to `inner`; tests override the calls whose answers they change.
+class ForwardingRuntime : public runtime::Runtime {
+ public:
+  explicit ForwardingRuntime(runtime::Runtime& inner) : inner_(inner) {}
+  runtime::VersionInfo version() override { return inner_.version(); }
+  std::string runPodSandbox(const runtime::PodSandboxConfig& c) override { return inner_.runPodSandbox(c); }
+  void stopPodSandbox(const std::string& id) override { inner_.stopPodSandbox(id); }
+  void removePodSandbox(const std::string& id) override { inner_.removePodSandbox(id); }
+  runtime::PodSandboxStatus podSandboxStatus(const std::string& id) override {
+    return inner_.podSandboxStatus(id);
+  }
+  std::vector<runtime::PodSandbox> listPodSandbox(const StringMap& sel) override {
+    return inner_.listPodSandbox(sel);
+  }
+  std::string createContainer(const std::string& sandboxId, const runtime::ContainerConfig& c,
+                              const runtime::PodSandboxConfig& sc) override {
+    return inner_.createContainer(sandboxId, c, sc);
+  }
+  void startContainer(const std::string& id) override { inner_.startContainer(id); }
+  void stopContainer(const std::string& id, int64_t timeout) override { inner_.stopContainer(id, timeout); }
+  void removeContainer(const std::string& id) override { inner_.removeContainer(id); }
+  std::vector<runtime::Container> listContainers(const StringMap& sel) override {
+    return inner_.listContainers(sel);
+  }
+  runtime::ContainerStatus containerStatus(const std::string& id) override {
+    return inner_.containerStatus(id);
+  }
+  runtime::ExecSyncResult execSync(const std::string& id, const std::vector<std::string>& cmd,
+                                   std::chrono::seconds timeout) override {
+    return inner_.execSync(id, cmd, timeout);
+  }
+  bool imagePresent(const std::string& image) override { return inner_.imagePresent(image); }
+  void pullImage(const std::string& image) override { inner_.pullImage(image); }
+
+ private:
+  runtime::Runtime& inner_;
 };
 
 }  // namespace podwarden::test

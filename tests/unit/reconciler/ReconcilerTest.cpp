@@ -306,7 +306,7 @@ class ReconcilerTest : public CppUnit::TestFixture {
   std::vector<ContainerRecord> running() const {
     std::vector<ContainerRecord> out;
     for (const auto& c : runtime_->containers()) {
-      if (c.state == "CONTAINER_RUNNING") out.push_back(c);
+      if (c.state == podwarden::runtime::ContainerState::kRunning) out.push_back(c);
     }
     return out;
   }
@@ -324,10 +324,9 @@ class ReconcilerTest : public CppUnit::TestFixture {
   }
 
   static std::string commandOf(const ContainerRecord& c) {
-    json::ArrayPtr args = json::getArray(c.config, "args");
-    json::ArrayPtr command = json::getArray(c.config, "command");
-    json::ArrayPtr a = args && args->size() > 0 ? args : command;
-    return a && a->size() > 0 ? a->getElement<std::string>(static_cast<unsigned>(a->size() - 1)) : "";
+    const auto& args = c.config.args;
+    const auto& a = args && !args->empty() ? args : c.config.command;
+    return a && !a->empty() ? a->back() : "";
   }
 
   void assertErrorsMention(const std::string& origin, const std::string& text) const {
