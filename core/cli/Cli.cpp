@@ -13,12 +13,13 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "config/Config.h"
 #include "config/Plugins.h"
-#include "manifest/Manifest.h"
 #include "daemon/Daemon.h"
+#include "manifest/Manifest.h"
 #include "util/Log.h"
 
 namespace podwarden::cli {
@@ -211,18 +212,19 @@ std::string withDisplayOrigin(manifest::Problem problem, const ManifestFile& fil
   return problem.toString();
 }
 
-int validateCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  if (wantsHelp(args)) {
-    out << kValidateUsage;
-    return 0;
-  }
+struct ValidateArgs {
   std::string nodeName = config::defaults().nodeName;
   std::vector<std::string> paths;
+};
+
+// The flags and paths of `podwarden validate`; an exit code (after printing why) when they are not usable.
+std::optional<int> parseValidateArgs(const std::vector<std::string>& args, ValidateArgs& v,
+                                     std::ostream& err) {
   bool flagsDone = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (flagsDone || arg.empty() || arg[0] != '-' || arg == "-") {
-      paths.push_back(arg);
+      v.paths.push_back(arg);
     } else if (arg == "--") {
       flagsDone = true;
     } else if (arg == "--hostname-override" || arg.compare(0, 20, "--hostname-override=") == 0) {
@@ -237,64 +239,77 @@ int validateCommand(const std::vector<std::string>& args, std::ostream& out, std
       }
       std::transform(value.begin(), value.end(), value.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (!value.empty()) nodeName = value;
+      if (!value.empty()) v.nodeName = value;
     } else {
       err << "podwarden validate: unknown flag " << arg << "; see podwarden validate --help\n";
       return 2;
     }
   }
-  if (paths.empty()) {
+  if (v.paths.empty()) {
     err << "podwarden validate: no FILE or DIR given\n\n" << kValidateUsage;
     return 2;
   }
+  return std::nullopt;
+}
 
+using FirstFiles = std::map<std::string, const ManifestFile*>;  // pod full name -> first file defining it
+
+// Checks one file and prints its verdict; false when it has errors.
+bool validateFile(const ManifestFile& file, const manifest::ParseOptions& opts, FirstFiles& firstFileOfPod,
+                  std::ostream& out, std::ostream& err) {
+  std::string data, why;
+  if (!readBounded(file.display, opts.maxBytes, data, why)) {
+    err << file.display << ": cannot read: " << why << "\n";
+    return false;
+  }
+  if (file.fromDirectory && looksLikeBackup(file.display)) {
+    err << "warning: " << file.display
+        << ": looks like an editor or backup copy; the kubelet and podwarden read it like any other "
+           "manifest\n";
+  }
+  manifest::ParseResult result =
+      manifest::parseManifest(data, manifest::SourceRef{"file", file.origin}, opts);
+  for (const auto& w : result.warnings) err << "warning: " << withDisplayOrigin(w, file) << "\n";
+  for (const auto& e : result.errors) err << withDisplayOrigin(e, file) << "\n";
+  if (!result.errors.empty() || !result.pod) return false;
+  const manifest::StaticPod& pod = *result.pod;
+  auto [it, fresh] = firstFileOfPod.emplace(pod.fullName(), &file);
+  if (!fresh && it->second->fromDirectory && it->second->argument == file.argument) {
+    // One directory = one staticPodPath. The kubelet keys its file store by namespace/name, so one file
+    // silently replaces the other (on a full listing the last name in order wins).
+    err << file.display << ": duplicate pod " << pod.ns << "/" << pod.name << ": also defined by "
+        << it->second->display
+        << "; the kubelet would silently run only one of them (after a full listing: " << file.display
+        << ")\n";
+    return false;
+  }
+  if (!fresh) {
+    // Files named one by one are often alternatives being compared; only a note.
+    err << "warning: " << file.display << ": pod " << pod.ns << "/" << pod.name << " is also defined by "
+        << it->second->display << "; in one manifest directory only one of them would run\n";
+  }
+  out << file.display << ": ok: pod " << pod.ns << "/" << pod.name << " uid " << pod.uid << "\n";
+  return true;
+}
+
+int validateCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (wantsHelp(args)) {
+    out << kValidateUsage;
+    return 0;
+  }
+  ValidateArgs v;
+  if (std::optional<int> code = parseValidateArgs(args, v, err)) return *code;
   std::vector<ManifestFile> files;
-  bool ok = collectFiles(paths, files, err);
+  const bool ok = collectFiles(v.paths, files, err);
   manifest::ParseOptions opts;
-  opts.nodeName = nodeName;
+  opts.nodeName = v.nodeName;
   opts.seenUnixNs = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
   size_t withErrors = 0;
-  std::map<std::string, const ManifestFile*> firstFileOfPod;  // full name -> first file defining it
+  FirstFiles firstFileOfPod;
   for (const auto& file : files) {
-    std::string data, why;
-    if (!readBounded(file.display, opts.maxBytes, data, why)) {
-      err << file.display << ": cannot read: " << why << "\n";
-      ++withErrors;
-      continue;
-    }
-    if (file.fromDirectory && looksLikeBackup(file.display)) {
-      err << "warning: " << file.display
-          << ": looks like an editor or backup copy; the kubelet and podwarden read it like any other "
-             "manifest\n";
-    }
-    manifest::ParseResult result =
-        manifest::parseManifest(data, manifest::SourceRef{"file", file.origin}, opts);
-    for (const auto& w : result.warnings) err << "warning: " << withDisplayOrigin(w, file) << "\n";
-    for (const auto& e : result.errors) err << withDisplayOrigin(e, file) << "\n";
-    if (!result.errors.empty() || !result.pod) {
-      ++withErrors;
-      continue;
-    }
-    const manifest::StaticPod& pod = *result.pod;
-    auto [it, fresh] = firstFileOfPod.emplace(pod.fullName(), &file);
-    if (!fresh && it->second->fromDirectory && it->second->argument == file.argument) {
-      // One directory = one staticPodPath. The kubelet keys its file store by namespace/name, so one file
-      // silently replaces the other (on a full listing the last name in order wins).
-      err << file.display << ": duplicate pod " << pod.ns << "/" << pod.name << ": also defined by "
-          << it->second->display
-          << "; the kubelet would silently run only one of them (after a full listing: " << file.display
-          << ")\n";
-      ++withErrors;
-      continue;
-    }
-    if (!fresh) {
-      // Files named one by one are often alternatives being compared; only a note.
-      err << "warning: " << file.display << ": pod " << pod.ns << "/" << pod.name << " is also defined by "
-          << it->second->display << "; in one manifest directory only one of them would run\n";
-    }
-    out << file.display << ": ok: pod " << pod.ns << "/" << pod.name << " uid " << pod.uid << "\n";
+    if (!validateFile(file, opts, firstFileOfPod, out, err)) ++withErrors;
   }
   err << files.size() << " manifest" << (files.size() == 1 ? "" : "s") << " checked, " << withErrors
       << " with errors\n";
