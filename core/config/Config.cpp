@@ -13,7 +13,10 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
+#include "config/KubeletFlags.h"
 #include "util/Json.h"
 #include "util/ScalarForms.h"
 #include "util/Utf8.h"
@@ -27,40 +30,7 @@ constexpr const char* kPodwardenKind = "PodwardenConfig";
 constexpr const char* kKubeletApiVersion = "kubelet.config.k8s.io/v1beta1";
 constexpr const char* kKubeletKind = "KubeletConfiguration";
 
-constexpr const char* kSourceDir = "source-dir";
-constexpr const char* kSourceUrl = "source-url";
-constexpr const char* kRuntimeDocker = "runtime-docker";
-constexpr const char* kRuntimeContainerd = "runtime-containerd";
-constexpr const char* kSinkFile = "sink-file";
-constexpr const char* kSinkApiserver = "sink-apiserver";
-
 constexpr const char* kDefaultRuntimeEndpoint = "unix:///var/run/docker.sock";
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
-std::string quote(const std::string& s) {
-  return "\"" + s + "\"";
-}
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += sep;
-    out += item;
-  }
-  return out;
-}
 
 std::string hostName() {
   char buf[HOST_NAME_MAX + 1] = {};
@@ -86,148 +56,6 @@ std::string parentDir(const std::string& path) {
 std::string resolveAgainst(const std::string& origin, const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
   return parentDir(origin) + "/" + path;
-}
-
-// "runtime-docker" for "runtime-docker", "runtime-docker.so" and "/opt/x/runtime-docker.so".
-std::string pluginBaseName(const std::string& plugin) {
-  std::string base =
-      plugin.substr(plugin.find_last_of('/') == std::string::npos ? 0 : plugin.find_last_of('/') + 1);
-  const std::string so = ".so";
-  if (base.size() > so.size() && base.compare(base.size() - so.size(), so.size(), so) == 0) {
-    base.resize(base.size() - so.size());
-  }
-  return base;
-}
-
-json::ObjectPtr configObject(const PluginUse& use, const std::string& what) {
-  try {
-    return json::parseObject(use.configJson.empty() ? "{}" : use.configJson);
-  } catch (const std::exception& e) {
-    throw ConfigError(what + ": plugin " + use.plugin + " config block: " + e.what());
-  }
-}
-
-// Sets `key` in the plugin's config block, keeping every other key it already has.
-void setConfigKey(PluginUse& use, const std::string& key, const Poco::Dynamic::Var& value,
-                  const std::string& what) {
-  json::ObjectPtr object = configObject(use, what);
-  object->set(key, value);
-  use.configJson = json::stringify(object);
-}
-
-bool isSourceDir(const PluginUse& use) {
-  return pluginBaseName(use.plugin) == kSourceDir && (use.type.empty() || use.type == "dir");
-}
-bool isSourceUrl(const PluginUse& use) {
-  return pluginBaseName(use.plugin) == kSourceUrl && (use.type.empty() || use.type == "url");
-}
-bool isSinkFile(const PluginUse& use) {
-  return pluginBaseName(use.plugin) == kSinkFile && (use.type.empty() || use.type == "file");
-}
-bool isSinkApiserver(const PluginUse& use) {
-  return pluginBaseName(use.plugin) == kSinkApiserver && (use.type.empty() || use.type == "apiserver");
-}
-
-// The first sink the predicate accepts; none configured -> one of `plugin` is added.
-PluginUse& sinkFor(Config& config, bool (*matches)(const PluginUse&), const char* plugin) {
-  auto it = std::find_if(config.sinks.begin(), config.sinks.end(), matches);
-  if (it != config.sinks.end()) return *it;
-  PluginUse use;
-  use.plugin = plugin;
-  config.sinks.push_back(use);
-  return config.sinks.back();
-}
-
-// The source-dir source for a static pod path (kubelet staticPodPath / --pod-manifest-path): the first one
-// configured gets the new path, keeping its other settings; none configured -> one is added.
-void setStaticPodPath(Config& config, const std::string& path, const std::string& what) {
-  for (auto& use : config.sources) {
-    if (isSourceDir(use)) {
-      setConfigKey(use, "path", path, what);
-      return;
-    }
-  }
-  PluginUse use;
-  use.plugin = kSourceDir;
-  use.type = "dir";
-  json::ObjectPtr object = new json::Object();
-  object->set("path", path);
-  if (config.fileCheckSeconds > 0) object->set("rescanSeconds", Poco::Int64(config.fileCheckSeconds));
-  use.configJson = json::stringify(object);
-  config.sources.push_back(use);
-}
-
-PluginUse& urlSource(Config& config, const std::string& url) {
-  for (auto& use : config.sources) {
-    if (isSourceUrl(use)) return use;
-  }
-  PluginUse use;
-  use.plugin = kSourceUrl;
-  use.type = "url";
-  json::ObjectPtr object = new json::Object();
-  object->set("url", url);
-  if (config.httpCheckSeconds > 0) object->set("checkSeconds", Poco::Int64(config.httpCheckSeconds));
-  use.configJson = json::stringify(object);
-  config.sources.push_back(use);
-  return config.sources.back();
-}
-
-// Runtime selection from a kubelet-style endpoint (--container-runtime-endpoint, containerRuntimeEndpoint).
-void selectRuntime(Config& config, const std::string& endpointIn, const std::string& what) {
-  std::string endpoint = trim(endpointIn);
-  // The kubelet takes a bare path as a unix socket (with a deprecation warning); so do we.
-  if (!endpoint.empty() && endpoint[0] == '/') endpoint = "unix://" + endpoint;
-  std::string plugin;
-  if (endpoint.find("containerd") != std::string::npos) {
-    plugin = kRuntimeContainerd;
-  } else if (endpoint.find("docker") != std::string::npos) {
-    plugin = kRuntimeDocker;
-  } else {
-    throw ConfigError(
-        what + ": no runtime plugin known for endpoint " + quote(endpointIn) +
-        "; known: an endpoint naming docker (e.g. unix:///var/run/docker.sock) -> " + kRuntimeDocker +
-        ", an endpoint naming containerd (e.g. unix:///run/containerd/containerd.sock) -> " +
-        kRuntimeContainerd + "; other runtimes: name the plugin in the config file's runtime block");
-  }
-  if (pluginBaseName(config.runtime.plugin) == plugin) {
-    setConfigKey(config.runtime, "endpoint", endpoint, what);
-    return;
-  }
-  json::ObjectPtr old = configObject(config.runtime, what);
-  std::vector<std::string> dropped;
-  for (const auto& kv : *old) {
-    if (kv.first != "endpoint") dropped.push_back(kv.first);
-  }
-  if (!dropped.empty()) {
-    config.warnings.push_back(what + ": runtime changes from " + config.runtime.plugin + " to " + plugin +
-                              "; its config keys " + join(dropped, ", ") + " were dropped");
-  }
-  PluginUse use;
-  use.plugin = plugin;
-  json::ObjectPtr object = new json::Object();
-  object->set("endpoint", endpoint);
-  use.configJson = json::stringify(object);
-  config.runtime = use;
-}
-
-// A restart backoff duration: at least 100ms (tests and impatient operators shorten the kubelet's 10s/300s).
-int64_t backoffMs(const std::string& text, const std::string& what) {
-  int64_t ms = parseDurationMs(text, what);
-  if (ms < 100) throw ConfigError(what + ": " + quote(text) + " is too short: the minimum is 100ms");
-  return ms;
-}
-
-int64_t positiveSeconds(const std::string& text, const std::string& what) {
-  int64_t ms = parseDurationMs(text, what);
-  if (ms < 1000) throw ConfigError(what + ": " + quote(text) + " is too short: the minimum is 1s");
-  // Whole seconds, rounded up: the plugins and the relist loop count in seconds.
-  return (ms + 999) / 1000;
-}
-
-void checkLogLevel(const std::string& level, const std::string& what) {
-  if (level != "error" && level != "warning" && level != "info" && level != "debug") {
-    throw ConfigError(what + ": unknown log level " + quote(level) + " (use error, warning, info or debug)");
-  }
 }
 
 // ---- YAML -> JSON -----------------------------------------------------------------------------------
@@ -356,6 +184,15 @@ struct FileContext {
       fail(mark, "", e.what());
     }
   }
+  std::string logLevel(const YAML::Node& node, const YAML::Mark& mark, const std::string& field) const {
+    std::string level = nonEmpty(node, mark, field);
+    try {
+      checkLogLevel(level, field);
+    } catch (const ConfigError& e) {
+      fail(mark, "", e.what());
+    }
+    return level;
+  }
 };
 
 // Key/value pairs of a mapping with the key's position, refusing duplicate keys (yaml-cpp keeps both).
@@ -446,13 +283,7 @@ void applyPodwardenConfig(const FileContext& ctx, const std::vector<Entry>& top,
     } else if (e.key == "restartBackoffMax") {
       config.restartBackoffMaxMs = ctx.backoff(e.value, e.mark, e.key);
     } else if (e.key == "logLevel") {
-      std::string level = ctx.nonEmpty(e.value, e.mark, e.key);
-      try {
-        checkLogLevel(level, e.key);
-      } catch (const ConfigError& err) {
-        ctx.fail(e.mark, "", err.what());
-      }
-      config.logLevel = level;
+      config.logLevel = ctx.logLevel(e.value, e.mark, e.key);
     } else if (e.key == "sources") {
       config.sources = parsePluginList(ctx, e.value, e.mark, e.key);
     } else if (e.key == "runtime") {
@@ -482,57 +313,63 @@ json::ObjectPtr parseUrlHeaders(const FileContext& ctx, const Entry& e) {
   return headers;
 }
 
+// A KubeletConfiguration field's value, converted as its row in KubeletFlags.cpp says; nullopt: not set.
+std::optional<Poco::Dynamic::Var> fieldValue(const FileContext& ctx, const Setting& s, const Entry& e) {
+  switch (s.convert) {
+    case Convert::kText:
+    case Convert::kPath: {
+      std::string text = trim(ctx.string(e.value, e.mark, e.key));
+      if (text.empty()) return std::nullopt;
+      return s.convert == Convert::kPath ? resolveAgainst(ctx.origin, text) : text;
+    }
+    case Convert::kRequiredPath:
+      return resolveAgainst(ctx.origin, ctx.nonEmpty(e.value, e.mark, e.key));
+    case Convert::kNodeName: {
+      std::string name = lower(trim(ctx.string(e.value, e.mark, e.key)));
+      if (name.empty()) return std::nullopt;
+      return name;
+    }
+    case Convert::kSeconds:
+      return Poco::Int64(ctx.seconds(e.value, e.mark, e.key));
+    case Convert::kBackoffMs:
+      return Poco::Int64(ctx.backoff(e.value, e.mark, e.key));
+    case Convert::kHeaders:
+      return parseUrlHeaders(ctx, e);
+    case Convert::kBool:
+      return ctx.boolean(e.value, e.mark, e.key);
+    case Convert::kLogLevel:
+      return ctx.logLevel(e.value, e.mark, e.key);
+    case Convert::kDirList: {
+      json::ArrayPtr dirs = new json::Array();
+      for (const auto& d : ctx.strings(e.value, e.mark, e.key)) dirs->add(resolveAgainst(ctx.origin, d));
+      return dirs;
+    }
+  }
+  throw std::logic_error("core/config: a field conversion is not handled");
+}
+
+// Fields go through the same table as the flags. All are converted first (errors in file order), then
+// applied in the table's order, as the flags are. Fields without a row are named in one warning.
 void applyKubeletConfig(const FileContext& ctx, const std::vector<Entry>& top, Config& config) {
-  std::optional<std::string> staticPodPath, staticPodUrl, runtimeEndpoint;
-  json::ObjectPtr urlHeaders;
+  struct Given {
+    const Setting* setting;
+    Poco::Dynamic::Var value;
+    std::string what;  // "origin:line:column: field"
+  };
+  std::vector<Given> given;
   std::vector<std::string> ignored;
-  YAML::Mark endpointMark;
   for (const auto& e : top) {
     if (e.key == "apiVersion" || e.key == "kind") continue;
-    if (e.key == "staticPodPath") {
-      std::string path = trim(ctx.string(e.value, e.mark, e.key));
-      if (!path.empty()) staticPodPath = resolveAgainst(ctx.origin, path);
-    } else if (e.key == "fileCheckFrequency") {
-      config.fileCheckSeconds = ctx.seconds(e.value, e.mark, e.key);
-    } else if (e.key == "staticPodURL") {
-      std::string url = trim(ctx.string(e.value, e.mark, e.key));
-      if (!url.empty()) staticPodUrl = url;
-    } else if (e.key == "staticPodURLHeader") {
-      urlHeaders = parseUrlHeaders(ctx, e);
-    } else if (e.key == "httpCheckFrequency") {
-      config.httpCheckSeconds = ctx.seconds(e.value, e.mark, e.key);
-    } else if (e.key == "containerRuntimeEndpoint") {
-      std::string endpoint = trim(ctx.string(e.value, e.mark, e.key));
-      if (!endpoint.empty()) runtimeEndpoint = endpoint;
-      endpointMark = e.mark;
-    } else if (e.key == "podLogsDir") {
-      config.logDir = resolveAgainst(ctx.origin, ctx.nonEmpty(e.value, e.mark, e.key));
-    } else {
+    const Setting* s = findField(e.key);
+    if (s == nullptr) {
       ignored.push_back(e.key);
+    } else if (std::optional<Poco::Dynamic::Var> v = fieldValue(ctx, *s, e)) {
+      given.push_back({s, *v, position(ctx.origin, e.mark) + ": " + e.key});
     }
   }
-  if (staticPodPath) setStaticPodPath(config, *staticPodPath, ctx.origin + ": staticPodPath");
-  for (auto& use : config.sources) {
-    if (isSourceDir(use) && config.fileCheckSeconds > 0) {
-      setConfigKey(use, "rescanSeconds", Poco::Int64(config.fileCheckSeconds),
-                   ctx.origin + ": fileCheckFrequency");
-    }
-  }
-  if (staticPodUrl) {
-    PluginUse& use = urlSource(config, *staticPodUrl);
-    std::string what = ctx.origin + ": staticPodURL";
-    setConfigKey(use, "url", *staticPodUrl, what);
-    if (urlHeaders) setConfigKey(use, "headers", urlHeaders, what);
-    if (config.httpCheckSeconds > 0)
-      setConfigKey(use, "checkSeconds", Poco::Int64(config.httpCheckSeconds), what);
-  }
-  if (runtimeEndpoint) {
-    try {
-      selectRuntime(config, *runtimeEndpoint, "containerRuntimeEndpoint");
-    } catch (const ConfigError& err) {
-      ctx.fail(endpointMark, "", err.what());
-    }
-  }
+  std::stable_sort(given.begin(), given.end(),
+                   [](const Given& a, const Given& b) { return a.setting < b.setting; });
+  for (const auto& g : given) applySetting(config, *g.setting, g.value, g.what, false);
   if (!ignored.empty()) {
     config.warnings.push_back(ctx.origin + ": " + kKubeletKind +
                               " fields podwarden does not use (ignored): " + join(ignored, ", "));
@@ -541,85 +378,57 @@ void applyKubeletConfig(const FileContext& ctx, const std::vector<Entry>& top, C
 
 // ---- Flags ------------------------------------------------------------------------------------------
 
-struct FlagSpec {
-  const char* name;
-  const char* arg;
-  bool repeatable;
-  const char* help;
-};
-
-const FlagSpec kFlags[] = {
-    {"config", "FILE", false,
-     "config file: a PodwardenConfig (podwarden.io/v1alpha1) or a kubelet KubeletConfiguration"},
-    {"pod-manifest-path", "PATH", false, "directory (or single file) of static pod manifests (kubelet flag)"},
-    {"file-check-frequency", "DURATION", false, "full rescan period of the manifest directory, e.g. 20s"},
-    {"manifest-url", "URL", false, "URL serving a Pod or a PodList (kubelet flag)"},
-    {"manifest-url-header", "'NAME:VALUE,...'", true,
-     "HTTP headers for --manifest-url; repeatable, a name given twice keeps both values"},
-    {"http-check-frequency", "DURATION", false, "poll period of --manifest-url, e.g. 20s"},
-    {"hostname-override", "NAME", false, "node name (lowercased); default: the host name"},
-    {"container-runtime-endpoint", "URL", false,
-     "runtime socket: a docker endpoint selects runtime-docker, a containerd one runtime-containerd"},
-    {"pod-infra-container-image", "IMAGE", false, "image of the pod sandbox (pause) container"},
-    {"status-file", "PATH", false, "write every static pod's status as JSON to PATH (sink-file plugin)"},
-    {"kubeconfig", "FILE", false,
-     "publish mirror pods to the API server of this kubeconfig (sink-apiserver plugin; kubelet flag)"},
-    {"register-node", "BOOL", false,
-     "true: create the Node object when it is missing (tainted NoSchedule); default false: wait for it"},
-    {"plugin-dir", "DIR", true, "search DIR for plugins before the default directories; repeatable"},
-    {"pods-dir", "DIR", false, "per-pod host state (emptyDir volumes); default /var/lib/podwarden/pods"},
-    {"log-dir", "DIR", false, "container log root; default /var/log/pods"},
-    {"log-level", "LEVEL", false, "error, warning, info (default) or debug"},
-    {"relist-period", "DURATION", false,
-     "runtime relist period; default 10s with a runtime event stream, 1s without"},
-    {"restart-backoff-initial", "DURATION", false,
-     "first CrashLoopBackOff / image pull delay (doubles each time); default 10s like the kubelet"},
-    {"restart-backoff-max", "DURATION", false, "cap of the restart and pull backoff; default 300s"},
-};
-
-const FlagSpec* findFlag(const std::string& name) {
-  for (const auto& f : kFlags) {
-    if (name == f.name) return &f;
-  }
-  return nullptr;
-}
-
 // Flag values by name, in command-line order.
 using FlagValues = std::map<std::string, std::vector<std::string>>;
 
+// One "--name=value" or "--name value" at args[i]; advances i past what it used.
+std::pair<const Setting*, std::string> nextFlag(const std::vector<std::string>& args, size_t& i) {
+  const std::string& arg = args[i++];
+  if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
+    throw ConfigError("unexpected argument " + quote(arg) + "; see podwarden run --help");
+  }
+  std::string name = arg.substr(2);
+  std::optional<std::string> value;
+  size_t eq = name.find('=');
+  if (eq != std::string::npos) {
+    value = name.substr(eq + 1);
+    name.resize(eq);
+  }
+  const Setting* spec = findFlag(name);
+  if (spec == nullptr) throw ConfigError("unknown flag --" + name + "; see podwarden run --help");
+  if (!value) {
+    if (i >= args.size()) throw ConfigError("flag --" + name + " needs a value (" + spec->arg + ")");
+    value = args[i++];
+  }
+  // An empty --hostname-override means the host name, as with the kubelet; elsewhere it is a mistake.
+  if (trim(*value).empty() && spec->convert != Convert::kNodeName) {
+    throw ConfigError("flag --" + name + ": the value must not be empty");
+  }
+  return {spec, *value};
+}
+
 FlagValues parseFlags(const std::vector<std::string>& args) {
   FlagValues values;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
-      throw ConfigError("unexpected argument " + quote(arg) + "; see podwarden run --help");
-    }
-    std::string name = arg.substr(2);
-    std::optional<std::string> value;
-    size_t eq = name.find('=');
-    if (eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    const FlagSpec* spec = findFlag(name);
-    if (spec == nullptr) throw ConfigError("unknown flag --" + name + "; see podwarden run --help");
-    if (!value) {
-      if (i + 1 >= args.size()) throw ConfigError("flag --" + name + " needs a value (" + spec->arg + ")");
-      value = args[++i];
-    }
-    if (trim(*value).empty() && name != "hostname-override") {
-      throw ConfigError("flag --" + name + ": the value must not be empty");
-    }
-    auto& list = values[name];
+  for (size_t i = 0; i < args.size();) {
+    auto [spec, value] = nextFlag(args, i);
+    auto& list = values[spec->flag];
     if (!spec->repeatable) list.clear();  // the last one wins, as with the kubelet's flags
-    list.push_back(*value);
+    list.push_back(value);
   }
   return values;
 }
 
-const std::string* lastValue(const FlagValues& values, const std::string& name) {
-  auto it = values.find(name);
-  return it == values.end() || it->second.empty() ? nullptr : &it->second.back();
+// Every flag but --config, in the table's order (not the command line's), onto `config`.
+void applyFlags(const FlagValues& flags, Config& config) {
+  for (const Setting& s : settings()) {
+    if (s.flag == nullptr || s.apply == Apply::kConfigFile) continue;
+    auto it = flags.find(s.flag);
+    if (it == flags.end() || it->second.empty()) continue;
+    const std::string what = std::string("flag --") + s.flag;
+    if (std::optional<Poco::Dynamic::Var> v = flagValue(s, it->second, what)) {
+      applySetting(config, s, *v, what, true);
+    }
+  }
 }
 
 std::string readFile(const std::string& path, const std::string& what) {
@@ -631,28 +440,63 @@ std::string readFile(const std::string& path, const std::string& what) {
   return buf.str();
 }
 
-json::ObjectPtr parseUrlHeaderFlag(const std::string& text, const std::string& what,
-                                   json::ObjectPtr headers) {
-  if (headers.isNull()) headers = new json::Object();
-  std::istringstream in(text);
-  std::string pair;
-  while (std::getline(in, pair, ',')) {
-    if (trim(pair).empty()) continue;
-    size_t colon = pair.find(':');
-    if (colon == std::string::npos) {
-      throw ConfigError(what + ": malformed header " + quote(pair) + ": expected NAME:VALUE");
-    }
-    std::string name = trim(pair.substr(0, colon));
-    std::string value = trim(pair.substr(colon + 1));
-    if (name.empty()) throw ConfigError(what + ": malformed header " + quote(pair) + ": the name is empty");
-    json::ArrayPtr values = json::getArray(headers, name);
-    if (values.isNull()) {
-      values = new json::Array();
-      headers->set(name, values);
-    }
-    values->add(value);
+// The top-level mapping of a config file: UTF-8 (as go-yaml; yaml-cpp would pass bytes through into the
+// plugins' JSON), valid YAML, not empty.
+YAML::Node parseRoot(std::string_view yamlText, const std::string& origin) {
+  if (size_t bad = utf8::firstInvalid(yamlText); bad != std::string_view::npos) {
+    const utf8::Position at = utf8::positionOf(yamlText, bad);
+    throw ConfigError(origin + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+                      ": the config file is not UTF-8 text (invalid byte sequence)");
   }
-  return headers;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yamlText));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(position(origin, e.mark) + ": invalid YAML: " + e.msg);
+  }
+  if (root.IsNull()) throw ConfigError(origin + ": the config file is empty");
+  return root;
+}
+
+const Entry* findEntry(const std::vector<Entry>& top, const std::string& key) {
+  for (const auto& e : top) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+// The file's kind, after checking it and its apiVersion.
+std::string checkKind(const FileContext& ctx, const std::vector<Entry>& top) {
+  const Entry* kind = findEntry(top, "kind");
+  const std::string expectedKinds = std::string(" (expected ") + kPodwardenKind + " or " + kKubeletKind + ")";
+  if (kind == nullptr) throw ConfigError(ctx.origin + ": kind: missing" + expectedKinds);
+  std::string kindName = ctx.string(kind->value, kind->mark, "kind");
+  std::string expectedApi;
+  if (kindName == kPodwardenKind) {
+    expectedApi = kPodwardenApiVersion;
+  } else if (kindName == kKubeletKind) {
+    expectedApi = kKubeletApiVersion;
+  } else {
+    ctx.fail(kind->mark, "kind", "unsupported kind " + quote(kindName) + expectedKinds);
+  }
+  const Entry* apiVersion = findEntry(top, "apiVersion");
+  if (apiVersion == nullptr)
+    throw ConfigError(ctx.origin + ": apiVersion: missing (expected " + expectedApi + ")");
+  std::string api = ctx.string(apiVersion->value, apiVersion->mark, "apiVersion");
+  if (api != expectedApi) {
+    ctx.fail(
+        apiVersion->mark, "apiVersion",
+        "unsupported apiVersion " + quote(api) + " for kind " + kindName + " (expected " + expectedApi + ")");
+  }
+  return kindName;
+}
+
+void checkBackoffOrder(const Config& config) {
+  if (config.restartBackoffMaxMs < config.restartBackoffInitialMs) {
+    throw ConfigError("restartBackoffMax (" + std::to_string(config.restartBackoffMaxMs) +
+                      "ms) is shorter than restartBackoffInitial (" +
+                      std::to_string(config.restartBackoffInitialMs) + "ms)");
+  }
 }
 
 }  // namespace
@@ -681,49 +525,9 @@ Config defaults() {
 
 Config applyFile(std::string_view yamlText, const std::string& origin, Config base) {
   FileContext ctx{origin};
-  // As go-yaml: the file must be UTF-8; yaml-cpp would pass bytes through into the plugins' JSON.
-  if (size_t bad = utf8::firstInvalid(yamlText); bad != std::string_view::npos) {
-    const utf8::Position at = utf8::positionOf(yamlText, bad);
-    throw ConfigError(origin + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
-                      ": the config file is not UTF-8 text (invalid byte sequence)");
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yamlText));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(position(origin, e.mark) + ": invalid YAML: " + e.msg);
-  }
-  if (root.IsNull()) throw ConfigError(origin + ": the config file is empty");
+  YAML::Node root = parseRoot(yamlText, origin);
   std::vector<Entry> top = entries(ctx, root, root.Mark(), "");
-  const Entry* kind = nullptr;
-  const Entry* apiVersion = nullptr;
-  for (const auto& e : top) {
-    if (e.key == "kind") kind = &e;
-    if (e.key == "apiVersion") apiVersion = &e;
-  }
-  if (kind == nullptr) {
-    throw ConfigError(origin + ": kind: missing (expected " + kPodwardenKind + " or " + kKubeletKind + ")");
-  }
-  std::string kindName = ctx.string(kind->value, kind->mark, "kind");
-  std::string expectedApi;
-  if (kindName == kPodwardenKind) {
-    expectedApi = kPodwardenApiVersion;
-  } else if (kindName == kKubeletKind) {
-    expectedApi = kKubeletApiVersion;
-  } else {
-    ctx.fail(
-        kind->mark, "kind",
-        "unsupported kind " + quote(kindName) + " (expected " + kPodwardenKind + " or " + kKubeletKind + ")");
-  }
-  if (apiVersion == nullptr)
-    throw ConfigError(origin + ": apiVersion: missing (expected " + expectedApi + ")");
-  std::string api = ctx.string(apiVersion->value, apiVersion->mark, "apiVersion");
-  if (api != expectedApi) {
-    ctx.fail(
-        apiVersion->mark, "apiVersion",
-        "unsupported apiVersion " + quote(api) + " for kind " + kindName + " (expected " + expectedApi + ")");
-  }
-  if (kindName == kPodwardenKind) {
+  if (checkKind(ctx, top) == kPodwardenKind) {
     applyPodwardenConfig(ctx, top, base);
   } else {
     applyKubeletConfig(ctx, top, base);
@@ -734,109 +538,12 @@ Config applyFile(std::string_view yamlText, const std::string& origin, Config ba
 Config load(const std::vector<std::string>& args) {
   FlagValues flags = parseFlags(args);
   Config config = defaults();
-  if (const std::string* file = lastValue(flags, "config")) {
-    config = applyFile(readFile(*file, "--config"), *file, std::move(config));
+  if (auto it = flags.find("config"); it != flags.end()) {
+    const std::string& file = it->second.back();
+    config = applyFile(readFile(file, "--config"), file, std::move(config));
   }
-
-  if (const std::string* v = lastValue(flags, "hostname-override")) {
-    std::string name = lower(trim(*v));
-    if (!name.empty()) config.nodeName = name;
-  }
-  if (auto it = flags.find("plugin-dir"); it != flags.end()) {
-    config.pluginDirs.insert(config.pluginDirs.begin(), it->second.begin(), it->second.end());
-  }
-  if (const std::string* v = lastValue(flags, "pods-dir")) config.podsDir = *v;
-  if (const std::string* v = lastValue(flags, "log-dir")) config.logDir = *v;
-  if (const std::string* v = lastValue(flags, "log-level")) {
-    checkLogLevel(*v, "flag --log-level");
-    config.logLevel = *v;
-  }
-  if (const std::string* v = lastValue(flags, "relist-period")) {
-    config.relistSeconds = positiveSeconds(*v, "flag --relist-period");
-  }
-  if (const std::string* v = lastValue(flags, "restart-backoff-initial")) {
-    config.restartBackoffInitialMs = backoffMs(*v, "flag --restart-backoff-initial");
-  }
-  if (const std::string* v = lastValue(flags, "restart-backoff-max")) {
-    config.restartBackoffMaxMs = backoffMs(*v, "flag --restart-backoff-max");
-  }
-  if (config.restartBackoffMaxMs < config.restartBackoffInitialMs) {
-    throw ConfigError("restartBackoffMax (" + std::to_string(config.restartBackoffMaxMs) +
-                      "ms) is shorter than restartBackoffInitial (" + std::to_string(config.restartBackoffInitialMs) +
-                      "ms)");
-  }
-
-  if (const std::string* v = lastValue(flags, "container-runtime-endpoint")) {
-    selectRuntime(config, *v, "flag --container-runtime-endpoint");
-  }
-  if (const std::string* v = lastValue(flags, "pod-infra-container-image")) {
-    setConfigKey(config.runtime, "sandboxImage", trim(*v), "flag --pod-infra-container-image");
-  }
-
-  if (const std::string* v = lastValue(flags, "file-check-frequency")) {
-    config.fileCheckSeconds = positiveSeconds(*v, "flag --file-check-frequency");
-  }
-  if (const std::string* v = lastValue(flags, "pod-manifest-path")) {
-    setStaticPodPath(config, trim(*v), "flag --pod-manifest-path");
-  }
-  if (lastValue(flags, "file-check-frequency") != nullptr) {
-    bool any = false;
-    for (auto& use : config.sources) {
-      if (!isSourceDir(use)) continue;
-      setConfigKey(use, "rescanSeconds", Poco::Int64(config.fileCheckSeconds), "flag --file-check-frequency");
-      any = true;
-    }
-    if (!any) config.warnings.push_back("flag --file-check-frequency: no source-dir source is configured");
-  }
-
-  if (const std::string* v = lastValue(flags, "http-check-frequency")) {
-    config.httpCheckSeconds = positiveSeconds(*v, "flag --http-check-frequency");
-  }
-  const std::string* url = lastValue(flags, "manifest-url");
-  if (url != nullptr) setConfigKey(urlSource(config, trim(*url)), "url", trim(*url), "flag --manifest-url");
-  bool haveUrlSource = std::any_of(config.sources.begin(), config.sources.end(), isSourceUrl);
-  if (auto it = flags.find("manifest-url-header"); it != flags.end()) {
-    if (!haveUrlSource) {
-      throw ConfigError(
-          "flag --manifest-url-header: no URL source to apply it to (give --manifest-url, or "
-          "staticPodURL in the config file)");
-    }
-    json::ObjectPtr headers;
-    for (const auto& v : it->second) headers = parseUrlHeaderFlag(v, "flag --manifest-url-header", headers);
-    for (auto& use : config.sources) {
-      if (isSourceUrl(use)) setConfigKey(use, "headers", headers, "flag --manifest-url-header");
-    }
-  }
-  if (lastValue(flags, "http-check-frequency") != nullptr) {
-    if (!haveUrlSource)
-      config.warnings.push_back("flag --http-check-frequency: no source-url source is configured");
-    for (auto& use : config.sources) {
-      if (isSourceUrl(use)) {
-        setConfigKey(use, "checkSeconds", Poco::Int64(config.httpCheckSeconds),
-                     "flag --http-check-frequency");
-      }
-    }
-  }
-
-  if (const std::string* v = lastValue(flags, "status-file")) {
-    setConfigKey(sinkFor(config, isSinkFile, kSinkFile), "path", trim(*v), "flag --status-file");
-  }
-  if (const std::string* v = lastValue(flags, "kubeconfig")) {
-    setConfigKey(sinkFor(config, isSinkApiserver, kSinkApiserver), "kubeconfig", trim(*v), "flag --kubeconfig");
-  }
-  if (const std::string* v = lastValue(flags, "register-node")) {
-    std::string value = lower(trim(*v));
-    if (value != "true" && value != "false") {
-      throw ConfigError("flag --register-node: " + quote(*v) + " is not true or false");
-    }
-    if (std::none_of(config.sinks.begin(), config.sinks.end(), isSinkApiserver)) {
-      throw ConfigError("flag --register-node: no API server to register with (give --kubeconfig, or a "
-                        "sink-apiserver sink in the config file)");
-    }
-    for (auto& use : config.sinks) {
-      if (isSinkApiserver(use)) setConfigKey(use, "registerNode", value == "true", "flag --register-node");
-    }
-  }
+  applyFlags(flags, config);
+  checkBackoffOrder(config);
   return config;
 }
 
@@ -882,7 +589,9 @@ int64_t parseDurationMs(const std::string& text, const std::string& what) {
 
 std::string flagsHelp() {
   std::ostringstream out;
-  for (const auto& f : kFlags) out << "  --" << f.name << " " << f.arg << "\n        " << f.help << "\n";
+  for (const Setting& s : settings()) {
+    if (s.flag != nullptr) out << "  --" << s.flag << " " << s.arg << "\n        " << s.help << "\n";
+  }
   out << "Flags take --name=value or --name value. Flags override the config file.\n";
   return out.str();
 }

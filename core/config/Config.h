@@ -60,8 +60,8 @@ Config defaults();
 // Builds the config from `args` (flags after the subcommand: --config FILE, --pod-manifest-path DIR,
 // --hostname-override NAME, --container-runtime-endpoint URL, --pod-infra-container-image IMAGE,
 // --status-file PATH, --plugin-dir DIR (repeatable, searched first), --log-level L, ...). `--config` accepts
-// a podwarden config (kind: PodwardenConfig) or a kubelet config (kind: KubeletConfiguration).
-// Throws ConfigError.
+// a podwarden config (kind: PodwardenConfig) or a kubelet config (kind: KubeletConfiguration). Flags and
+// KubeletConfiguration fields translate through one table, config/KubeletFlags.cpp. Throws ConfigError.
 Config load(const std::vector<std::string>& args);
 
 // Applies a config file's text onto `base`. `origin` names the file in errors.
